@@ -1,0 +1,11 @@
+"""Pulumi ComponentResources. They only wrap the pure builders in `netpol.builders`: no policy logic here."""
+
+from components.manifests import (
+    AppExtras, AppNamespaces, Baselines, EscapeHatch, PlatformPolicies, Profiles, SharedAccess,
+    ManifestComponent, COMPONENT_CLASSES, kubernetes_provider,
+)
+
+__all__ = [
+    "AppExtras", "AppNamespaces", "Baselines", "EscapeHatch", "PlatformPolicies", "Profiles", "SharedAccess",
+    "ManifestComponent", "COMPONENT_CLASSES", "kubernetes_provider",
+]

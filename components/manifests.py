@@ -1,0 +1,100 @@
+"""One ComponentResource per concern; each registers the manifests its builder returned.
+
+* Namespaces are `kubernetes:core/v1:Namespace` with `retain_on_delete`, so dropping an entry
+  from config never deletes a namespace full of workloads. The program sets only the labels it
+  owns; with server-side apply, a label another field manager set (an operator's emergency
+  `kubectl label ... network-policy.homelab/enforcement=disabled`) stays theirs and survives `pulumi up`.
+* Custom resources (Cilium policies, the PrometheusRule) are registered with the provider's
+  CustomResource type token `kubernetes:<apiVersion>:<kind>` and the manifest's own fields as
+  inputs: `pulumi_kubernetes.apiextensions.CustomResource` only carries `spec`, and the namespace
+  policies use Cilium's `specs` list.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes import _utilities as k8s_utilities
+
+from netpol.builders import Manifest
+from netpol.model import StackConfig
+
+
+class KubernetesObject(pulumi.CustomResource):
+    """A Kubernetes custom resource given as a whole manifest."""
+
+    def __init__(self, resource_name: str, body: dict, opts: pulumi.ResourceOptions):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
+        super().__init__(f"kubernetes:{body['apiVersion']}:{body['kind']}", resource_name, dict(body), opts)
+
+
+def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
+    """Direct stacks apply to their kubeconfig context; GitOps stacks only render YAML to a folder."""
+    if cfg.applyMode == "direct":
+        return k8s.Provider(f"k8s-{cfg.stack}", context=cfg.kubeContext, enable_server_side_apply=True)
+    return k8s.Provider(f"k8s-{cfg.stack}", render_yaml_to_directory=cfg.render_dir, enable_server_side_apply=True)
+
+
+class ManifestComponent(pulumi.ComponentResource):
+    TYPE = "netpol:index:Manifests"
+
+    def __init__(self, name: str, manifests: Sequence[Manifest], provider: k8s.Provider,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(self.TYPE, name, None, opts)
+        self.objects: list[pulumi.Resource] = []
+        for m in manifests:
+            child = pulumi.ResourceOptions(parent=self, provider=provider)
+            if m.kind == "Namespace":
+                meta = m.body["metadata"]
+                res = k8s.core.v1.Namespace(
+                    m.resource_name,
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=meta["name"], labels=meta.get("labels"), annotations=meta.get("annotations")
+                    ),
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
+                )
+            else:
+                res = KubernetesObject(m.resource_name, m.body, child)
+            self.objects.append(res)
+        self.register_outputs({"count": len(self.objects)})
+
+
+class Baselines(ManifestComponent):
+    TYPE = "netpol:index:Baselines"
+
+
+class Profiles(ManifestComponent):
+    TYPE = "netpol:index:Profiles"
+
+
+class SharedAccess(ManifestComponent):
+    TYPE = "netpol:index:SharedAccess"
+
+
+class PlatformPolicies(ManifestComponent):
+    TYPE = "netpol:index:PlatformPolicies"
+
+
+class AppNamespaces(ManifestComponent):
+    TYPE = "netpol:index:AppNamespaces"
+
+
+class AppExtras(ManifestComponent):
+    TYPE = "netpol:index:AppExtras"
+
+
+class EscapeHatch(ManifestComponent):
+    TYPE = "netpol:index:EscapeHatch"
+
+
+COMPONENT_CLASSES: dict[str, type[ManifestComponent]] = {
+    "baselines": Baselines,
+    "profiles": Profiles,
+    "shared-access": SharedAccess,
+    "platform": PlatformPolicies,
+    "app-namespaces": AppNamespaces,
+    "app-extras": AppExtras,
+    "escape-hatch": EscapeHatch,
+}

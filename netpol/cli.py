@@ -1,0 +1,213 @@
+"""`netpol`: the operator's commands, all on the same pure core as the Pulumi program.
+
+Exit codes (a stable contract): 0 success / ALLOWED / clean, 1 DENIED or mandatory violations,
+2 bad input (config, files, arguments), 3 `diff` opened a flow to world or a shared resource.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netpol.config import ConfigError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cilium network policy for the cluster: render, preview, check, reachability, drop triage.",
+)
+err = Console(stderr=True)
+out = Console() if sys.stdout.isatty() else Console(width=200)
+
+StackOpt = typer.Option(..., "--stack", "-s", help="Stack name (reads Pulumi.<stack>.yaml)")
+
+
+def _fail(e: Exception) -> None:
+    if isinstance(e, ConfigError):
+        err.print("[bold red]config error[/] (nothing was registered or written):", highlight=False)
+        for p in e.problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+    else:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _exit(code: int) -> None:
+    raise typer.Exit(code)
+
+
+@app.command()
+def render(stack: str = StackOpt, out_dir: Path = typer.Option(..., "--out", "-o", help="Folder to (re)write")):
+    """Write the stack's complete manifest set as a kustomize tree (byte-identical across runs)."""
+    from netpol.render import write_tree
+    from netpol.stack import load, manifests_for
+
+    try:
+        loaded = load(stack)
+        manifests = manifests_for(loaded.config)
+    except ConfigError as e:
+        _fail(e)
+    for w in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False, markup=True)
+    n = write_tree(manifests, out_dir)
+    out.print(f"rendered {n} objects for stack {stack} to {out_dir}", highlight=False)
+
+
+@app.command()
+def preview(stack: str = StackOpt):
+    """The table of every object the stack declares (kind, namespace, name, component) and totals."""
+    from netpol.stack import load, manifests_for
+
+    try:
+        loaded = load(stack)
+        manifests = manifests_for(loaded.config)
+    except ConfigError as e:
+        _fail(e)
+    cfg = loaded.config
+    t = Table(title=f"netpol preview: stack {stack} ({cfg.applyMode}"
+              + (f", context {cfg.kubeContext})" if cfg.applyMode == "direct" else f" → {cfg.render_dir})"))
+    for col in ("component", "kind", "namespace", "name"):
+        t.add_column(col)
+    for m in manifests:
+        t.add_row(m.component, m.kind, m.namespace or "", m.name)
+    out.print(t)
+    totals = Counter(m.kind for m in manifests)
+    policies = totals["CiliumNetworkPolicy"] + totals["CiliumClusterwideNetworkPolicy"]
+    out.print(
+        f"{len(manifests)} objects: " + ", ".join(f"{n} {k}" for k, n in sorted(totals.items()))
+        + f"; {policies} policy objects for {len(cfg.namespaces)} app and {len(cfg.platformNamespaces)} platform namespaces",
+        highlight=False,
+    )
+    for w in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+@app.command()
+def check(
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Check a stack's manifests with all rules"),
+    manifests: Optional[Path] = typer.Option(None, "--manifests", help="Check any YAML tree (resource rules)"),
+    stack_rules: bool = typer.Option(False, "--stack-rules", help="With --manifests: add the stack rules"),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints for the reachability invariants"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Run the policy pack's rules offline. Exit 1 on a mandatory violation, 2 on bad input."""
+    from netpol.commands.check import check_command
+
+    _exit(check_command(stack, manifests, stack_rules, inventory, as_json))
+
+
+
+@app.command()
+def reach(
+    src: str = typer.Option(..., "--from", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
+    dst: str = typer.Option(..., "--to", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
+    port: str = typer.Option(..., "--port", help="PORT or PORT/PROTO (TCP, UDP, SCTP)"),
+    stack: Optional[str] = typer.Option(None, "--stack", "-s"),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Any folder of Cilium policy YAML"),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints file (with --policies)"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """Is this flow allowed? Exit 0 ALLOWED, 1 DENIED, 2 bad input."""
+    from netpol.commands.reach import reach_command
+
+    _exit(reach_command(policies, inventory, stack, src, dst, port, as_json))
+
+
+@app.command()
+def explain(
+    src: str = typer.Option(..., "--from"),
+    dst: str = typer.Option(..., "--to"),
+    port: str = typer.Option(..., "--port"),
+    stack: Optional[str] = typer.Option(None, "--stack", "-s"),
+    policies: Optional[Path] = typer.Option(None, "--policies"),
+    inventory: Optional[Path] = typer.Option(None, "--inventory"),
+):
+    """`reach` as readable text: every policy selecting each end and the deciding rule."""
+    from netpol.commands.reach import explain_command
+
+    _exit(explain_command(policies, inventory, stack, src, dst, port))
+
+
+@app.command()
+def matrix(
+    stack: str = StackOpt,
+    as_json: bool = typer.Option(False, "--json"),
+    markdown: bool = typer.Option(False, "--markdown"),
+):
+    """Verdicts of the standard flows for every app namespace."""
+    from netpol.commands.matrix import matrix_command
+
+    _exit(matrix_command(stack, as_json, markdown))
+
+
+@app.command()
+def triage(
+    stack: str = StackOpt,
+    flows: str = typer.Argument("-", help="hubble observe -o json(pb) output; - for stdin"),
+    as_json: bool = typer.Option(False, "--json"),
+    markdown: bool = typer.Option(False, "--markdown"),
+):
+    """Group Hubble policy drops, classify each and propose a verified fix."""
+    from netpol.commands.triage import triage_command
+
+    _exit(triage_command(stack, flows, as_json, markdown))
+
+
+@app.command()
+def verify(
+    stack: str = StackOpt,
+    namespace: str = typer.Argument(..., help="App namespace"),
+    flows: Optional[str] = typer.Argument(None, help="hubble flows to compare; - for stdin"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """What a namespace should allow and deny, the hubble commands that check it, and bugs/leaks in flows."""
+    from netpol.commands.triage import verify_command
+
+    _exit(verify_command(stack, namespace, flows, as_json))
+
+
+@app.command()
+def profile(
+    internet: Optional[bool] = typer.Option(None, "--internet/--no-internet", help="Reached from the internet?"),
+    internal: Optional[bool] = typer.Option(None, "--internal/--no-internal", help="Reached from the internal gateway?"),
+    external_apis: Optional[bool] = typer.Option(None, "--external-apis/--no-external-apis", help="Calls external APIs?"),
+    namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
+    from_flows: Optional[str] = typer.Option(None, "--from-flows", help="Suggest from observed flows"),
+    stack: Optional[str] = typer.Option(None, "--stack", "-s"),
+    as_json: bool = typer.Option(False, "--json"),
+):
+    """The profile decision tree, or a suggestion from observed flows."""
+    from netpol.commands.triage import profile_command
+
+    _exit(profile_command(internet, internal, external_apis, namespace, from_flows, stack, as_json))
+
+
+@app.command()
+def diff(
+    stack: str = StackOpt,
+    base: Optional[str] = typer.Option(None, "--base", help="git revision to compare from"),
+    head: Optional[str] = typer.Option(None, "--head", help="git revision to compare to (default: working tree)"),
+    base_dir: Optional[Path] = typer.Option(None, "--base-dir", help="rendered manifest tree (instead of --base)"),
+    head_dir: Optional[Path] = typer.Option(None, "--head-dir", help="rendered manifest tree (instead of --head)"),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="endpoints, with --base-dir/--head-dir"),
+    as_json: bool = typer.Option(False, "--json"),
+    markdown: bool = typer.Option(False, "--markdown"),
+):
+    """Flows a change opens and closes. Exit 3 when it opens a flow to world or a shared resource."""
+    from netpol.commands.diff import diff_command
+
+    _exit(diff_command(stack, base, head, base_dir, head_dir, inventory, as_json, markdown))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

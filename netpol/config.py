@@ -1,0 +1,278 @@
+"""Stack config → typed model, with errors that name the file, the key, the bad value and the valid ones.
+
+Both paths read config through here: the Pulumi program (values from `pulumi.Config`) and the
+offline commands (values from `Pulumi.<stack>.yaml`). Nothing is built, registered or written
+until `build_config` returns.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from netpol import labels as L
+from netpol.model import DNS1123_LABEL, AppNamespace, StackConfig
+from netpol.profiles import PROFILES
+
+NAMESPACE = "netpol"
+CONFIG_KEYS = tuple(k for k in StackConfig.model_fields if k not in ("stack", "source"))
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    key: str
+    value: Any
+    message: str
+    valid: str = ""
+
+    def __str__(self) -> str:
+        v = repr(self.value)
+        if len(v) > 120:
+            v = v[:117] + "..."
+        tail = f" (valid: {self.valid})" if self.valid else ""
+        return f"{self.file}: {self.key}: {v}: {self.message}{tail}"
+
+
+class ConfigError(Exception):
+    """Bad stack config. Carries every problem found; the CLI exits 2 with them."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class Loaded:
+    config: StackConfig
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- YAML that refuses duplicate keys -------------------------------------------------------
+class _UniqueKeyLoader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict = {}
+    for k_node, _ in node.value:
+        k = loader.construct_object(k_node, deep=deep)
+        if k in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {k!r} (first at line {seen[k] + 1})", k_node.start_mark
+            )
+        seen[k] = k_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `netpol:` keys of a `Pulumi.<stack>.yaml`, without the prefix."""
+    try:
+        doc = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(path), "-", str(path), "stack file not found")]) from None
+    except yaml.YAMLError as e:
+        raise ConfigError([Problem(path.name, "-", "", f"not valid YAML: {e}")]) from None
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError([Problem(path.name, "config", config, "must be a mapping")])
+    raw: dict[str, Any] = {}
+    problems = []
+    for key, value in config.items():
+        ns, _, name = str(key).partition(":")
+        if ns != NAMESPACE:
+            continue  # other providers' config (kubernetes:..., pulumi:...)
+        if name not in CONFIG_KEYS:
+            problems.append(Problem(path.name, key, value, "unknown config key",
+                                    ", ".join(f"{NAMESPACE}:{k}" for k in CONFIG_KEYS)))
+            continue
+        if isinstance(value, dict) and set(value) == {"value"}:
+            value = value["value"]  # Pulumi's typed-config form
+        raw[name] = value
+    if problems:
+        raise ConfigError(problems)
+    return raw
+
+
+# --- pydantic errors → problems --------------------------------------------------------------
+def _key(loc: tuple) -> str:
+    out = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
+    for part in loc[1:]:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class found by following `loc` from StackConfig (for 'valid fields')."""
+    tp: Any = StackConfig
+    for part in loc:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            f = tp.model_fields.get(part) if isinstance(part, str) else None
+            if f is None:
+                return None
+            tp = f.annotation
+            continue
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        origin = typing.get_origin(tp)
+        if origin in (dict, list) or origin is typing.Union or origin is types.UnionType:
+            tp = args[-1] if args else None
+        else:
+            return None
+    while typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _problems_from(source: str, err: ValidationError) -> list[Problem]:
+    out = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        valid = ""
+        if e["type"] == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            msg = f"unknown key {loc[-1]!r}"
+            if model is not None:
+                valid = ", ".join(model.model_fields)
+        elif e["type"] == "literal_error":
+            valid = e.get("ctx", {}).get("expected", "")
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        out.append(Problem(source, _key(loc), e.get("input"), msg, valid))
+    return out
+
+
+# --- cross-field checks ----------------------------------------------------------------------
+def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
+    f = cfg.source
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    platform = cfg.platformNamespaces
+    apps = cfg.namespaces
+    everything = {**platform, **apps}
+    access_names = sorted(cfg.sharedResources)
+
+    if cfg.applyMode == "direct" and cfg.stack not in cfg.directApplyStacks:
+        problems.append(Problem(
+            f, f"{NAMESPACE}:applyMode", "direct",
+            f"stack {cfg.stack!r} may not apply directly to a cluster; only {', '.join(cfg.directApplyStacks)} may "
+            f"(netpol:directApplyStacks). Render manifests for GitOps instead", "gitops"))
+    if cfg.applyMode == "direct" and not cfg.kubeContext:
+        problems.append(Problem(f, f"{NAMESPACE}:kubeContext", None,
+                                "direct apply needs the kubeconfig context to apply to", "a context name"))
+
+    for section, names in (("platformNamespaces", platform), ("namespaces", apps)):
+        for n in names:
+            if not DNS1123_LABEL.match(n) or len(n) > 63:
+                problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}", n,
+                                        "not a valid namespace name (DNS-1123 label: lowercase letters, digits and '-', "
+                                        "at most 63 characters, starting and ending alphanumeric)"))
+    for n in apps:
+        if n in platform or n in L.DEFAULT_PLATFORM_NAMESPACES:
+            problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}", n,
+                                    "is a platform namespace: platform namespaces never get a profile; declare its rules "
+                                    "under netpol:platformNamespaces", "an app namespace name"))
+
+    for r, res in cfg.sharedResources.items():
+        if res.namespace is not None and res.namespace not in platform:
+            problems.append(Problem(f, f"{NAMESPACE}:sharedResources.{r}.namespace", res.namespace,
+                                    "shared resources are served from a declared platform namespace",
+                                    ", ".join(platform) or "(none declared)"))
+    for n, p in platform.items():
+        for i, s in enumerate(p.serves):
+            res = cfg.sharedResources.get(s)
+            if res is None:
+                problems.append(Problem(f, f"{NAMESPACE}:platformNamespaces.{n}.serves[{i}]", s,
+                                        "unknown shared resource", ", ".join(access_names)))
+            elif res.namespace != n:
+                problems.append(Problem(f, f"{NAMESPACE}:platformNamespaces.{n}.serves[{i}]", s,
+                                        f"netpol:sharedResources.{s} is served from {res.namespace or res.entity!r}, not {n!r}",
+                                        res.namespace or ""))
+        if len(set(p.serves)) != len(p.serves):
+            problems.append(Problem(f, f"{NAMESPACE}:platformNamespaces.{n}.serves", p.serves, "duplicate entries"))
+
+    for n, a in apps.items():
+        for i, acc in enumerate(a.access):
+            if acc not in cfg.sharedResources:
+                problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}.access[{i}]", acc,
+                                        "unknown shared resource", ", ".join(access_names)))
+        if len(set(a.access)) != len(a.access):
+            problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}.access", a.access, "duplicate entries"))
+
+    for n, rules in everything.items():
+        section = "platformNamespaces" if n in platform else "namespaces"
+        for i, t in enumerate(rules.talksTo):
+            key = f"{NAMESPACE}:{section}.{n}.talksTo[{i}].namespace"
+            if t.namespace == n:
+                problems.append(Problem(f, key, t.namespace, "a namespace does not talk to itself through talksTo; "
+                                        "use intraNamespace", "another namespace of this stack"))
+            elif t.namespace not in everything:
+                problems.append(Problem(f, key, t.namespace, "talksTo target is not a namespace of this stack",
+                                        ", ".join(sorted(x for x in everything if x != n))))
+        for field_name in ("talksTo", "egress", "ingress"):
+            for i, r in enumerate(getattr(rules, field_name)):
+                if len(set(r.ports)) != len(r.ports):
+                    problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}.{field_name}[{i}].ports",
+                                            [str(p) for p in r.ports], "duplicate ports"))
+        if len(set(rules.intraNamespace)) != len(rules.intraNamespace):
+            problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}.intraNamespace",
+                                    [str(p) for p in rules.intraNamespace], "duplicate ports"))
+
+    # A rule the profile already allows is harmless: warn, naming the profile rule that covers it.
+    for n, a in apps.items():
+        prof = PROFILES[a.profile]
+        for i, r in enumerate(a.egress):
+            if r.entity == "world":
+                covered = [p for p in r.ports if p.protocol == "TCP" and p.port in prof.internet_egress_ports]
+                for p in covered:
+                    warnings.append(
+                        f"{f}: {NAMESPACE}:namespaces.{n}.egress[{i}]: {p} to world is already allowed by profile "
+                        f"{a.profile} ({L.profile_policy_name(a.profile)} spec.egress[0]); the extra rule changes nothing")
+        for i, t in enumerate(a.talksTo):
+            res = [r for r, s in cfg.sharedResources.items() if s.namespace == t.namespace and r in a.access]
+            for r in res:
+                same = [p for p in t.ports if p in cfg.sharedResources[r].ports]
+                if same:
+                    warnings.append(
+                        f"{f}: {NAMESPACE}:namespaces.{n}.talksTo[{i}]: {', '.join(map(str, same))} to {t.namespace} is "
+                        f"already allowed by access {r} ({L.access_policy_name(r)})")
+    return problems, warnings
+
+
+def build_config(stack: str, source: str, raw: dict[str, Any]) -> Loaded:
+    """Validate raw `netpol:` config values into a StackConfig, or raise ConfigError with every problem."""
+    unknown = [k for k in raw if k not in CONFIG_KEYS]
+    if unknown:
+        raise ConfigError([Problem(source, f"{NAMESPACE}:{k}", raw[k], "unknown config key",
+                                   ", ".join(f"{NAMESPACE}:{c}" for c in CONFIG_KEYS)) for k in unknown])
+    try:
+        cfg = StackConfig.model_validate({"stack": stack, "source": source, **raw})
+    except ValidationError as e:
+        raise ConfigError(_problems_from(source, e)) from None
+    problems, warnings = _cross_checks(cfg)
+    if problems:
+        raise ConfigError(problems)
+    return Loaded(cfg, warnings)
+
+
+def load_config(stack: str, root: Path) -> Loaded:
+    if not STACK_NAME.match(stack):
+        raise ConfigError([Problem("-", "--stack", stack, "not a stack name")])
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise ConfigError([Problem(path.name, "--stack", stack, "no such stack file", ", ".join(stacks))])
+    return build_config(stack, path.name, read_stack_file(path))
