@@ -32,9 +32,9 @@ def _fail(e: Exception) -> None:
     if isinstance(e, ConfigError):
         err.print("[bold red]config error[/] (nothing was registered or written):", highlight=False)
         for p in e.problems:
-            err.print(f"  {p}", highlight=False, markup=False)
+            err.print(f"  {p}", highlight=False, markup=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -54,7 +54,7 @@ def render(stack: str = StackOpt, out_dir: Path = typer.Option(..., "--out", "-o
     except ConfigError as e:
         _fail(e)
     for w in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False, markup=True)
+        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     n = write_tree(manifests, out_dir)
     out.print(f"rendered {n} objects for stack {stack} to {out_dir}", highlight=False)
 
@@ -85,7 +85,7 @@ def preview(stack: str = StackOpt):
         highlight=False,
     )
     for w in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
 
 
 @app.command()
