@@ -35,6 +35,11 @@ def kustomization(resources: list[str]) -> str:
     return dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources})
 
 
+# Components whose objects share one multi-document file: app namespaces grow with the cluster
+# (thousands of small objects), and one sorted file keeps the tree small and the Git diff readable.
+BUNDLED = {"app-namespaces": "namespaces.yaml"}
+
+
 def tree(manifests: list[Manifest]) -> dict[str, str]:
     """Relative path → file content, for the whole tree."""
     by_component: dict[str, list[Manifest]] = defaultdict(list)
@@ -43,6 +48,11 @@ def tree(manifests: list[Manifest]) -> dict[str, str]:
     files: dict[str, str] = {}
     folders = [c for c in COMPONENTS if by_component.get(c)]
     for c in folders:
+        if c in BUNDLED:
+            docs = sorted(by_component[c], key=lambda m: (m.namespace or "", m.name))
+            files[f"{c}/{BUNDLED[c]}"] = HEADER + "".join("---\n" + dump(m.body) for m in docs)
+            files[f"{c}/kustomization.yaml"] = kustomization([BUNDLED[c]])
+            continue
         names = []
         for m in by_component[c]:
             name = filename(m)
