@@ -1,0 +1,153 @@
+"""Issue 8: each reachability invariant, broken on purpose, reports exactly itself with the deciding rule."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, STACKS
+from netpol import labels as L
+from netpol.invariants import INVARIANTS, Expectations, check_invariants, grouped
+from netpol.reach import Inventory, load_inventory
+from netpol.stack import inventory_for, load_stack, manifests_for
+
+HOMELAB = ROOT.parent / "shared" / "homelab-network-policy"
+HOMELAB_INVENTORY = ROOT / "tests" / "fixtures" / "homelab-inventory.yaml"
+
+
+def live():
+    cfg = load_stack("live")
+    return cfg, [copy.deepcopy(m.body) for m in manifests_for(cfg)], inventory_for(cfg)
+
+
+def find(docs, name):
+    return next(d for d in docs if d["metadata"]["name"] == name)
+
+
+def broken(docs, inv, cfg) -> dict[str, list]:
+    return grouped(check_invariants(docs, inv, Expectations.from_stack(cfg)))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_example_stacks_keep_every_promise(stack):
+    cfg = load_stack(stack)
+    assert check_invariants([m.body for m in manifests_for(cfg)], inventory_for(cfg), Expectations.from_stack(cfg)) == []
+
+
+def test_dns_breaks_when_kube_system_does_not_admit_dns():
+    cfg, docs, inv = live()
+    ks = find(docs, "kube-system-default")
+    ks["specs"] = [s for s in ks["specs"] if not s["description"].startswith("kube-dns answers")]
+    got = broken(docs, inv, cfg)
+    assert set(got) == {"dns-resolves"}
+    v = got["dns-resolves"][0]
+    assert "kube-system/coredns 53/" in v.flow and v.verdict.ingress.reason == "default-deny"
+    assert "ingress: default-deny" in v.message
+
+
+def test_prometheus_breaks_without_monitoring_scrape_egress():
+    cfg, docs, inv = live()
+    mon = find(docs, "monitoring-default")
+    mon["specs"] = [s for s in mon["specs"] if not s["description"].startswith("Prometheus scrapes every pod")]
+    got = broken(docs, inv, cfg)
+    assert set(got) == {"prometheus-scrapes"}
+    assert all(v.flow.startswith("monitoring/prometheus → ") for v in got["prometheus-scrapes"] if v.flow != "-")
+    assert got["prometheus-scrapes"][0].verdict.egress.reason == "default-deny"
+
+
+def test_profile_admitting_the_wrong_gateway_breaks_gateway_ingress():
+    cfg, docs, inv = live()
+    internal = find(docs, "profile-internal")
+    internal["spec"]["ingress"][0]["fromEndpoints"].append(
+        {"matchLabels": {L.POD_NAMESPACE_LABEL: L.GATEWAY_NAMESPACE, L.GATEWAY_NAME_LABEL: "external"}})
+    got = broken(docs, inv, cfg)
+    assert set(got) == {"gateway-ingress"}
+    v = got["gateway-ingress"][0]
+    assert v.flow.startswith("istio-gateway/external-gateway → ")
+    assert "profile-internal spec.ingress[0]" in v.message
+
+
+def test_shared_resource_admitting_everyone_breaks_shared_access():
+    cfg, docs, inv = live()
+    db = find(docs, "database-default")
+    served = next(s for s in db["specs"] if s["description"].startswith("serves postgres"))
+    served["ingress"][0]["fromEndpoints"] = [{"matchExpressions": [{"key": L.POD_NAMESPACE_LABEL, "operator": "Exists"}]}]
+    got = broken(docs, inv, cfg)
+    assert set(got) == {"shared-access"}
+    flows = {v.flow.split(" → ")[0] for v in got["shared-access"]}
+    no_label = {f"{ns}/app" for ns, a in cfg.namespaces.items() if "postgres" not in a.access}
+    assert flows == no_label
+    assert all("database-default" in v.message for v in got["shared-access"])
+
+
+def test_clusterwide_empty_peer_selector_breaks_app_isolation():
+    cfg, docs, inv = live()
+    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CCNP, "metadata": {"name": "baseline-intra-namespace"},
+                 "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{}]}], "egress": [{"toEndpoints": [{}]}]}})
+    got = broken(docs, inv, cfg)
+    assert "app-isolation" in got
+    assert "baseline-intra-namespace" in got["app-isolation"][0].message
+
+
+def test_world_port_80_breaks_world_egress():
+    cfg, docs, inv = live()
+    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CNP, "metadata": {"name": "web", "namespace": "dashboard"},
+                 "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["world"], "toPorts": [
+                     {"ports": [{"port": "80", "protocol": "TCP"}]}]}]}})
+    got = broken(docs, inv, cfg)
+    assert set(got) == {"world-egress"}
+    (v,) = got["world-egress"]
+    assert v.flow == "dashboard/app → entity:world 80/TCP" or v.flow.startswith("dashboard/app → ")
+    assert "dashboard/web" in v.message
+
+
+def with_disabled(inv: Inventory, ns: str) -> Inventory:
+    namespaces = {n: dict(lab) for n, lab in inv.namespaces.items()}
+    namespaces[ns][L.ENFORCEMENT_LABEL] = L.ENFORCEMENT_DISABLED
+    return Inventory(namespaces=namespaces, pods=list(inv.pods), fqdns=dict(inv.fqdns))
+
+
+def test_escape_hatch_namespace_is_open_on_its_own_side_only():
+    cfg, docs, inv = live()
+    assert broken(docs, with_disabled(inv, "dashboard"), cfg) == {}
+
+
+def test_escape_hatch_without_egress_breaks_it():
+    cfg, docs, inv = live()
+    del find(docs, L.ESCAPE_HATCH)["spec"]["egress"]
+    got = broken(docs, with_disabled(inv, "dashboard"), cfg)
+    assert set(got) == {"escape-hatch-own-side"}
+    assert "own egress is not open" in got["escape-hatch-own-side"][0].message
+
+
+def test_escape_hatch_that_opens_everyone_breaks_it():
+    cfg, docs, inv = live()
+    find(docs, L.ESCAPE_HATCH)["spec"]["endpointSelector"] = {}
+    got = broken(docs, with_disabled(inv, "dashboard"), cfg)
+    assert "escape-hatch-own-side" in got
+    assert any("must not open peers" in v.message for v in got["escape-hatch-own-side"])
+
+
+def homelab_docs(drop: str | None = None) -> list[dict]:
+    docs = []
+    for f in sorted(HOMELAB.rglob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(f.read_text()) if d and d.get("metadata", {}).get("name") != drop]
+    return docs
+
+
+def test_homelab_tree_is_wide_open_and_without_its_hole_dns_breaks():
+    inv = load_inventory(HOMELAB_INVENTORY)
+    got = grouped(check_invariants(homelab_docs(), inv, Expectations.defaults()))
+    assert "app-isolation" in got and "shared-access" in got
+    assert "baseline-intra-namespace" in got["app-isolation"][0].message
+    without = grouped(check_invariants(homelab_docs(drop="baseline-intra-namespace"), inv, Expectations.defaults()))
+    assert "dns-resolves" in without
+    assert "app-isolation" not in without
+    assert without["dns-resolves"][0].verdict.ingress.reason == "default-deny"
+
+
+def test_every_invariant_has_a_description():
+    assert len(INVARIANTS) == 7 and all(INVARIANTS.values())
