@@ -45,14 +45,23 @@ class Inventory:
     fqdns: dict[str, list[str]] = field(default_factory=dict)  # name -> addresses (outside the cluster)
     cluster: str = DEFAULT_CLUSTER_NAME
 
+    _index: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _by_namespace(self) -> dict[str, dict[str, Pod]]:
+        key = (id(self.pods), len(self.pods))
+        if self._index.get("key") != key:
+            idx: dict[str, dict[str, Pod]] = {}
+            for p in self.pods:
+                idx.setdefault(p.namespace, {})[p.name] = p
+            self._index.clear()
+            self._index.update(key=key, pods=idx)
+        return self._index["pods"]
+
     def pods_in(self, namespace: str) -> list[Pod]:
-        return [p for p in self.pods if p.namespace == namespace]
+        return list(self._by_namespace().get(namespace, {}).values())
 
     def pod(self, namespace: str, name: str) -> Pod | None:
-        for p in self.pods:
-            if p.namespace == namespace and p.name == name:
-                return p
-        return None
+        return self._by_namespace().get(namespace, {}).get(name)
 
 
 def _fail(path: Path | str, key: str, value: Any, valid: str) -> InventoryError:

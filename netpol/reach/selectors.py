@@ -59,14 +59,18 @@ def label_value(v: Any) -> str:
 class Identity:
     """An immutable, hashable label set with a per-key index. Build through `intern_identity`."""
 
-    __slots__ = ("labels", "by_key", "_hash")
+    __slots__ = ("labels", "by_key", "_values", "_hash")
 
     def __init__(self, labels: frozenset[Label]):
         self.labels = labels
         by_key: dict[str, list[tuple[str, str]]] = {}
-        for source, key, value in labels:
+        values: dict[tuple[str, str], list[str]] = {}
+        for source, key, value in sorted(labels):
             by_key.setdefault(key, []).append((source, value))
+            values.setdefault((source, key), []).append(value)
+            values.setdefault((SOURCE_ANY, key), []).append(value)
         self.by_key = {k: tuple(v) for k, v in by_key.items()}
+        self._values = {k: tuple(v) for k, v in values.items()}
         self._hash = hash(labels)
 
     def __hash__(self) -> int:
@@ -76,12 +80,8 @@ class Identity:
         return isinstance(other, Identity) and self.labels == other.labels
 
     def values(self, source: str, key: str) -> tuple[str, ...]:
-        entries = self.by_key.get(key)
-        if not entries:
-            return ()
-        if source == SOURCE_ANY:
-            return tuple(v for _, v in entries)
-        return tuple(v for s, v in entries if s == source)
+        """Values of `key` from `source` (`any`: from every source)."""
+        return self._values.get((source, key), ())
 
     def get(self, source: str, key: str) -> str | None:
         vals = self.values(source, key)

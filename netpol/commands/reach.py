@@ -1,0 +1,103 @@
+"""`netpol reach` and `netpol explain`: plain functions the typer app wires up.
+
+    netpol reach   --policies DIR --inventory FILE SRC DST PORT[/PROTO] [--json]
+    netpol explain --policies DIR --inventory FILE SRC DST PORT[/PROTO] [--json]
+    netpol reach   --stack STACK SRC DST PORT[/PROTO]
+
+Exit codes: 0 ALLOWED, 1 DENIED, 2 bad input (a one-line error on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from netpol.reach.endpoints import resolve_endpoint
+from netpol.reach.engine import PolicySet, Verdict, explain_text
+from netpol.reach.errors import ReachInputError
+from netpol.reach.inventory import Inventory, load_inventory
+
+EXIT_ALLOWED, EXIT_DENIED, EXIT_BAD_INPUT = 0, 1, 2
+PROTOCOLS_HELP = "TCP, UDP, SCTP"
+
+
+def parse_port(spec: str) -> tuple[int, str]:
+    """`N` or `N/PROTO` -> (port, PROTO); TCP when no protocol is given."""
+    s = str(spec).strip()
+    port_s, _, proto = s.partition("/")
+    proto = (proto or "TCP").upper()
+    if not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
+        raise ReachInputError(f"bad port {spec!r}; valid: N or N/PROTO with N in 0-65535 and PROTO one of "
+                              f"{PROTOCOLS_HELP}, e.g. 8080 or 53/UDP")
+    if proto not in ("TCP", "UDP", "SCTP"):
+        raise ReachInputError(f"bad protocol {proto!r} in port {spec!r}; valid: {PROTOCOLS_HELP}")
+    return int(port_s), proto
+
+
+def load_inputs(policies: Path | None, inventory: Path | None, stack: str | None) -> tuple[PolicySet, Inventory]:
+    if stack is not None:
+        if policies is not None or inventory is not None:
+            raise ReachInputError("give either --stack STACK or --policies DIR --inventory FILE, not both")
+        try:
+            from netpol.stack import stack_inputs
+        except ImportError as e:
+            raise ReachInputError(f"--stack is not available in this build ({e}); use --policies DIR "
+                                  "--inventory FILE") from None
+        try:
+            manifests, inv = stack_inputs(stack)
+        except ReachInputError:
+            raise
+        except Exception as e:  # the stack's own config errors (netpol.config.ConfigError, exit 2)
+            if getattr(e, "exit_code", None) == 2 or isinstance(e, (OSError, ValueError)):
+                raise ReachInputError(f"stack {stack!r}: {e}") from None
+            raise
+        return PolicySet.from_manifests(manifests, source=f"stack {stack}"), inv
+    missing = [flag for flag, v in (("--policies DIR", policies), ("--inventory FILE", inventory)) if v is None]
+    if missing:
+        raise ReachInputError(f"missing {' and '.join(missing)}; give --policies DIR --inventory FILE, "
+                              "or --stack STACK")
+    assert policies is not None and inventory is not None
+    inv = load_inventory(inventory)
+    return PolicySet.from_dir(policies), inv
+
+
+def _run(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str, port: str,
+         as_json: bool, render: Callable[[Verdict], str]) -> int:
+    try:
+        port_n, proto = parse_port(port)
+        ps, inv = load_inputs(policies, inventory, stack)
+        s, d = resolve_endpoint(src, inv), resolve_endpoint(dst, inv)
+        verdict = ps.evaluate(s, d, port_n, proto)
+    except ReachInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for w in ps.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(verdict.to_json(), indent=2))
+    else:
+        print(render(verdict), end="")
+    return EXIT_ALLOWED if verdict.allowed else EXIT_DENIED
+
+
+def _summary(v: Verdict) -> str:
+    lines = [f"{v.verdict}: {v.src} -> {v.dst} {v.port}/{v.protocol}"]
+    for name, side in (("egress", v.egress), ("ingress", v.ingress)):
+        where = f" by {side.policy} {side.rule}" if side.policy else ""
+        l7 = f" (L7: {side.l7})" if side.l7 else ""
+        lines.append(f"  {name:<7} {'allow' if side.allowed else 'deny'}: {side.reason}{where}{l7}")
+    return "\n".join(lines) + "\n"
+
+
+def reach_command(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str,
+                  port: str, as_json: bool = False) -> int:
+    """Print the verdict for one flow; return 0 ALLOWED, 1 DENIED, 2 bad input."""
+    return _run(policies, inventory, stack, src, dst, port, as_json, _summary)
+
+
+def explain_command(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str,
+                    port: str, as_json: bool = False) -> int:
+    """Like reach_command, printing every policy selecting each end and the deciding rule."""
+    return _run(policies, inventory, stack, src, dst, port, as_json, explain_text)

@@ -1,0 +1,431 @@
+"""Offline Cilium policy evaluation: is a flow (src, dst, port, protocol) allowed, and by which rule?
+
+A flow is allowed only if egress at the source and ingress at the destination both allow it
+(docs "Layer 3 Policies": "policy must be configured on both sides (sender and receiver)";
+https://docs.cilium.io/en/stable/security/policy/language/#ingress-allow-all-endpoints).
+On each side:
+
+1. The targets (policy rules) selecting the endpoint in that direction are found (cached per
+   identity: Cilium computes policy per security identity, not per pod).
+2. Any matching deny rule wins ("Deny Policies", https://docs.cilium.io/en/stable/security/policy/
+   deny/: "Deny policies take precedence over allow policies").
+3. If no selecting rule enforces default deny, the side allows ("Endpoint default policy",
+   https://docs.cilium.io/en/stable/security/policy/intro/#endpoint-default-policy: "By default,
+   all egress and ingress traffic is allowed ... When an endpoint is selected by a network policy,
+   it transitions to a default-deny state ... per-direction"; rules with enableDefaultDeny false
+   "are ignored when determining the default mode").
+4. Otherwise the first matching allow rule decides; an L7 rule (dns, http, ...) allows the L4 flow
+   and the verdict notes the L7 restriction. A `toFQDNs` allow only counts if the source's DNS
+   lookups pass a DNS L7 rule ("DNS based": Cilium learns the IPs of a name from DNS responses
+   intercepted by its DNS proxy, which "requires ... an L7 policy allowing DNS requests").
+5. Else the side denies (default deny).
+
+Endpoints outside the cluster (world, ip:, fqdn:) and entities without an endpoint of their own
+have no policy: their side is not enforced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from netpol.reach.compile import (
+    DIRECTIONS, FLOW_PROTOCOLS, CompiledPolicy, CompiledRule, Match, Target, compile_policy,
+    is_policy_doc,
+)
+from netpol.reach.endpoints import ENTITIES_WITH_ENDPOINT_POLICY, Endpoint
+from netpol.reach.errors import ReachInputError
+from netpol.reach.fqdn import selector_matches
+
+REASONS = ("allowed", "not-enforced", "default-deny", "deny-rule", "fqdn-without-dns-visibility")
+
+ALLOW_LOCALHOST_NOTE = (
+    "allow-localhost: in Kubernetes mode Cilium allows all traffic from the local host to its local "
+    "endpoints (docs 'Access to/from local host'; agent option --allow-localhost=policy turns this off)")
+
+
+@dataclass
+class SideResult:
+    enforced: bool
+    allowed: bool
+    reason: str
+    policy: str | None = None
+    rule: str | None = None
+    description: str | None = None
+    l7: str | None = None
+    selected_by: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "enforced": self.enforced,
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "policy": self.policy,
+            "rule": self.rule,
+            "description": self.description,
+            "l7": self.l7,
+            "selected_by": list(self.selected_by),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Verdict:
+    verdict: str  # "ALLOWED" | "DENIED"
+    egress: SideResult
+    ingress: SideResult
+    src: Endpoint | None = None
+    dst: Endpoint | None = None
+    port: int | None = None
+    protocol: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict == "ALLOWED"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "egress": self.egress.to_json(), "ingress": self.ingress.to_json()}
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for i in items:
+        seen.setdefault(i, None)
+    return list(seen)
+
+
+def check_flow_args(port: Any, protocol: Any) -> tuple[int, str]:
+    try:
+        p = int(port)
+    except (TypeError, ValueError):
+        raise ReachInputError(f"bad port {port!r}; valid: a number 0-65535") from None
+    if not 0 <= p <= 65535 or isinstance(port, bool):
+        raise ReachInputError(f"bad port {port!r}; valid: a number 0-65535")
+    proto = str(protocol or "").upper()
+    if proto not in FLOW_PROTOCOLS:
+        raise ReachInputError(f"bad protocol {protocol!r}; valid: {', '.join(FLOW_PROTOCOLS)}")
+    return p, proto
+
+
+class Selection:
+    """The targets selecting one identity in one direction, with what every verdict on that side
+    shares (computed once per identity)."""
+
+    __slots__ = ("targets", "empty", "selected_by", "notes", "enforced", "enforcers", "first_enforcer",
+                 "denies", "allows", "has_l7")
+
+    def __init__(self, targets: list[Target], empty: list[Target]):
+        self.targets, self.empty = targets, empty
+        self.selected_by = _dedupe(t.policy_str for t in targets)
+        self.notes = _dedupe([n for t in targets for n in t.all_notes()] + [n for t in empty for n in t.notes])
+        enforcing = [t for t in targets if t.enforces]
+        self.enforced = bool(enforcing)
+        self.enforcers = _dedupe(t.policy_str for t in enforcing)
+        self.first_enforcer = enforcing[0] if enforcing else None
+        self.denies = tuple((t, r) for t in targets for r in t.denies)
+        self.allows = tuple((t, r) for t in targets for r in t.allows)
+        self.has_l7 = any(r.has_l7 for _, r in self.allows)
+
+
+class PolicySet:
+    """Compiled CNP/CCNP documents, ready to evaluate flows.
+
+    `cache=False` evaluates every flow from scratch (no per-identity target cache, no selector
+    memo, no verdict cache): the naive baseline of the benchmark. `allow_localhost` mirrors the
+    agent default in Kubernetes mode (host -> local pod ingress is always allowed).
+    `host_policies=False` ignores nodeSelector rules (a cluster without the host firewall)."""
+
+    def __init__(self, policies: Iterable[CompiledPolicy] = (), warnings: Iterable[str] = (), *,
+                 cache: bool = True, allow_localhost: bool = True, host_policies: bool = True):
+        self.policies: list[CompiledPolicy] = list(policies)
+        self.warnings: list[str] = list(warnings)
+        self.cache = cache
+        self.allow_localhost = allow_localhost
+        self.host_policies = host_policies
+        for cp in self.policies:
+            self.warnings.extend(cp.notes)
+        # Index targets: CNP subjects are confined to their namespace, so a pod only ever meets
+        # the CCNP targets and the CNP targets of its own namespace.
+        self._ccnp: dict[str, list[Target]] = {d: [] for d in DIRECTIONS}
+        self._cnp: dict[tuple[str, str], list[Target]] = {}
+        self._node: dict[str, list[Target]] = {d: [] for d in DIRECTIONS}
+        for cp in self.policies:
+            for t in cp.targets:
+                if t.node:
+                    if host_policies:
+                        self._node[t.direction].append(t)
+                elif t.namespace is None:
+                    self._ccnp[t.direction].append(t)
+                else:
+                    self._cnp.setdefault((t.direction, t.namespace), []).append(t)
+        self._targets_cache: dict[tuple, Selection] = {}
+        self._verdict_cache: dict[tuple, tuple[SideResult, SideResult]] = {}
+        self._dns_cache: dict[tuple, bool] = {}
+
+    # --- loading ---------------------------------------------------------------------------
+    @classmethod
+    def from_manifests(cls, docs: Iterable[Any], *, source: str = "", **kwargs: Any) -> "PolicySet":
+        """Compile every CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy of apiVersion
+        cilium.io/v2 among `docs`; other documents and None are skipped. `kind: List`-style
+        documents are unpacked."""
+        compiled: list[CompiledPolicy] = []
+        for doc in _flatten(docs):
+            if is_policy_doc(doc):
+                compiled.append(compile_policy(doc, source))
+        return cls(compiled, **kwargs)
+
+    @classmethod
+    def from_dir(cls, path: str | Path, **kwargs: Any) -> "PolicySet":
+        """Every *.yaml / *.yml below `path` (or the file itself), multi-document. A file that is
+        not valid YAML is skipped with a warning; `${...}` variables are plain strings to YAML."""
+        root = Path(path)
+        if not root.exists():
+            raise ReachInputError(f"policy path {str(root)!r} does not exist; valid: a directory of "
+                                  "*.yaml/*.yml files or a single YAML file")
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
+        compiled: list[CompiledPolicy] = []
+        warnings: list[str] = []
+        for f in files:
+            try:
+                docs = list(yaml.safe_load_all(f.read_text(encoding="utf-8")))
+            except (yaml.YAMLError, UnicodeDecodeError) as e:
+                warnings.append(f"{f}: not valid YAML, skipped: {str(e).splitlines()[0]}")
+                continue
+            rel = str(f.relative_to(root)) if root.is_dir() else str(f)
+            for doc in _flatten(docs):
+                if is_policy_doc(doc):
+                    compiled.append(compile_policy(doc, rel))
+        return cls(compiled, warnings, **kwargs)
+
+    @property
+    def policy_refs(self) -> list[str]:
+        return [str(cp.ref) for cp in self.policies]
+
+    # --- selection -------------------------------------------------------------------------
+    def has_own_policy(self, ep: Endpoint) -> bool:
+        return ep.kind == "pod" or (ep.kind == "entity" and (ep.entity == "host" or
+                                                             ep.entity in ENTITIES_WITH_ENDPOINT_POLICY))
+
+    def selection(self, ep: Endpoint, direction: str) -> "Selection":
+        """The rules selecting `ep` in `direction`, flattened for evaluation. Cached per identity
+        (Cilium resolves policy per security identity, not per pod)."""
+        key = (ep.key, direction)
+        if self.cache:
+            hit = self._targets_cache.get(key)
+            if hit is not None:
+                return hit
+        if ep.kind == "pod":
+            cands = self._ccnp[direction] + self._cnp.get((direction, ep.namespace or ""), [])
+        elif ep.kind == "entity" and ep.entity == "host":
+            cands = self._node[direction]
+        elif ep.kind == "entity" and ep.entity in ENTITIES_WITH_ENDPOINT_POLICY:
+            cands = self._ccnp[direction]
+        else:
+            cands = []
+        ident, cached = ep.identity, self.cache
+        selecting: list[Target] = []
+        empty: list[Target] = []
+        for t in cands:
+            if t.subject is not None:
+                if not (t.subject.matches_cached(ident) if cached else t.subject.matches(ident)):
+                    continue
+            (empty if t.empty_section else selecting).append(t)
+        result = Selection(selecting, empty)
+        if self.cache:
+            self._targets_cache[key] = result
+        return result
+
+    def targets_for(self, ep: Endpoint, direction: str) -> tuple[list[Target], list[Target]]:
+        """(targets with rules selecting `ep` in `direction`, selecting targets whose section is an
+        empty list)."""
+        sel = self.selection(ep, direction)
+        return sel.targets, sel.empty
+
+    def dns_visible(self, src: Endpoint, name: str) -> bool:
+        """Does some egress rule selecting `src` carry a DNS L7 rule admitting lookups of `name`?
+
+        Docs "DNS based": "In order to associate domain names with IP addresses, Cilium intercepts
+        DNS responses per-Endpoint using a DNS Proxy. This requires ... an L7 policy allowing DNS
+        requests." Rules of policies with enableDefaultDeny false count too (the docs'
+        `intercept-all-dns` example exists for exactly this)."""
+        key = (src.key, name)
+        if self.cache and key in self._dns_cache:
+            return self._dns_cache[key]
+        visible = False
+        if self.has_own_policy(src):
+            visible = any(selector_matches(sel, name) for _, r in self.selection(src, "egress").allows
+                          if not r.never for sel in r.dns_rules)
+        if self.cache:
+            self._dns_cache[key] = visible
+        return visible
+
+    # --- evaluation ------------------------------------------------------------------------
+    def evaluate(self, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> Verdict:
+        port, proto = check_flow_args(port, protocol)
+        key = (src.key, dst.key, port, proto)
+        pair = self._verdict_cache.get(key) if self.cache else None
+        if pair is None:
+            egress = self._side(src, dst, "egress", port, proto)
+            ingress = self._side(dst, src, "ingress", port, proto)
+            pair = (egress, ingress)
+            if self.cache:
+                self._verdict_cache[key] = pair
+        egress, ingress = pair
+        allowed = egress.allowed and ingress.allowed
+        return Verdict("ALLOWED" if allowed else "DENIED", egress, ingress, src, dst, port, proto)
+
+    def _side(self, subject: Endpoint, peer: Endpoint, direction: str, port: int, proto: str) -> SideResult:
+        if not self.has_own_policy(subject):
+            return SideResult(False, True, "not-enforced", notes=[_no_policy_note(subject, direction)])
+        sel = self.selection(subject, direction)
+        enforced = sel.enforced
+        cached = self.cache
+
+        def decided(allowed: bool, reason: str, t: Target | None = None, r: CompiledRule | None = None,
+                    l7: str | None = None, extra: Iterable[str] = ()) -> SideResult:
+            notes = sel.notes
+            more = (r.decision_notes if r is not None else ()) + tuple(extra)
+            if more:
+                notes = _dedupe(notes + list(more))
+            return SideResult(enforced, allowed, reason,
+                              policy=t.policy_str if t else None,
+                              rule=(r.path if r else (t.section_path if t else None)),
+                              description=t.description if t else None,
+                              l7=l7, selected_by=list(sel.selected_by), notes=list(notes))
+
+        # Docs "Deny Policies": "Deny policies take precedence over allow policies, regardless of
+        # whether they are a Cilium Network Policy, a Clusterwide Cilium Network Policy ...".
+        for t, r in sel.denies:
+            if r.match(peer, port, proto, cached) is not None:
+                return decided(False, "deny-rule", t, r)
+        # Docs "Endpoint default policy": traffic is allowed until a policy puts the endpoint into
+        # default deny in this direction.
+        if not enforced:
+            # "EnableDefaultDeny does not apply to layer-7 policy": an L7 rule matching the flow
+            # still sends it through the proxy (docs "Endpoint default policy", warning).
+            for t, r in (sel.allows if sel.has_l7 else ()):
+                m = r.match(peer, port, proto, cached)
+                if m is not None and m.l7 is not None and not m.via_fqdn:
+                    return decided(True, "not-enforced", t, r, l7=m.l7, extra=[
+                        f"no default deny at {direction}, but the L7 ({m.l7}) rule {r.path} still applies: "
+                        "requests are filtered by the proxy (docs 'Endpoint default policy': "
+                        "EnableDefaultDeny does not apply to layer-7 policy)"])
+            return decided(True, "not-enforced")
+        # An allow with L7 rules on the port redirects the flow to the proxy even when another rule
+        # allows it at L3/L4 (the port-specific redirect entry is the more specific one); the
+        # plain allow then lets every request through the proxy (L7 allow-all for that peer).
+        l7_hit: tuple[Target, CompiledRule, Match] | None = None
+        plain_hit: tuple[Target, CompiledRule] | None = None
+        fqdn_blocked: tuple[Target, CompiledRule] | None = None
+        for t, r in sel.allows:
+            m = r.match(peer, port, proto, cached)
+            if m is None:
+                continue
+            if m.via_fqdn and not any(self.dns_visible(subject, n) for n in _peer_names(peer)):
+                fqdn_blocked = fqdn_blocked or (t, r)
+                continue
+            if m.l7 is not None and l7_hit is None:
+                l7_hit = (t, r, m)
+            if m.plain and plain_hit is None:
+                plain_hit = (t, r)
+                if l7_hit is None and not sel.has_l7:
+                    break  # nothing can redirect this flow to a proxy: the first plain allow decides
+        if l7_hit is not None:
+            t, r, m = l7_hit
+            extra = [f"L7 ({m.l7}): the L4 flow is allowed and redirected to the {m.l7} proxy, which "
+                     f"filters requests by the rules of {r.path}"]
+            if plain_hit is not None:
+                pt, pr = plain_hit
+                extra.append(f"{pt.policy} {pr.path} also allows this flow without L7 rules, so every "
+                             f"{m.l7} request passes the proxy")
+            return decided(True, "allowed", t, r, l7=m.l7, extra=extra)
+        if plain_hit is not None:
+            return decided(True, "allowed", *plain_hit)
+        # Docs "Access to/from local host": "Kubernetes will automatically allow all communication
+        # from the local host of all local endpoints" (agent option --allow-localhost).
+        if (self.allow_localhost and direction == "ingress" and subject.kind == "pod"
+                and peer.kind == "entity" and peer.entity == "host"):
+            return decided(True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
+        if fqdn_blocked is not None:
+            t, r = fqdn_blocked
+            name = ", ".join(_peer_names(peer))
+            return decided(False, "fqdn-without-dns-visibility", t, r, extra=[
+                f"{r.path} allows {name} by toFQDNs, but no egress rule selecting the source has a DNS L7 "
+                f"rule (toPorts.rules.dns) admitting lookups of {name}: Cilium's DNS proxy never sees the "
+                "answer, so the name's IPs are never allowed (docs 'DNS based')"])
+        return decided(False, "default-deny", sel.first_enforcer, extra=[
+            f"default deny at {direction}: enforced by {', '.join(sel.enforcers)}; no allow rule matches "
+            f"this peer on {port}/{proto}"])
+
+
+def _peer_names(peer: Endpoint) -> tuple[str, ...]:
+    if peer.kind == "fqdn" and peer.fqdn:
+        return (peer.fqdn,)
+    return peer.dns_names
+
+
+def _no_policy_note(ep: Endpoint, direction: str) -> str:
+    if ep.is_world:
+        return f"{ep} is outside the cluster: it has no Cilium policy, its {direction} is not enforced"
+    if ep.kind == "entity" and ep.entity in ("cluster", "all"):
+        return (f"{ep} stands for a set of peers, not one endpoint: it has no policy of its own; only rules "
+                f"naming the {ep.entity} entity (or all) match it as a peer")
+    return f"{ep} has no Cilium endpoint policy here: its {direction} is not enforced"
+
+
+def _flatten(docs: Iterable[Any]) -> Iterable[Mapping]:
+    for doc in docs:
+        if doc is None:
+            continue
+        if isinstance(doc, list):
+            yield from _flatten(doc)
+        elif isinstance(doc, Mapping):
+            kind = doc.get("kind")
+            if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
+                yield from _flatten(doc["items"])
+            else:
+                yield doc
+
+
+# --- explain --------------------------------------------------------------------------------
+
+def _side_text(title: str, s: SideResult) -> list[str]:
+    state = "ALLOW" if s.allowed else "DENY"
+    lines = [f"{title}: {state} ({s.reason})",
+             f"  enforced:    {'yes' if s.enforced else 'no'}"]
+    if s.selected_by:
+        lines.append("  selected by: " + s.selected_by[0])
+        lines.extend("               " + p for p in s.selected_by[1:])
+    else:
+        lines.append("  selected by: (no policy)")
+    if s.policy:
+        lines.append(f"  decided by:  {s.policy} {s.rule or ''}".rstrip())
+    if s.description:
+        lines.append(f"  description: {' '.join(s.description.split())}")
+    if s.l7:
+        lines.append(f"  l7:          {s.l7}")
+    for n in s.notes:
+        lines.append(f"  note: {n}")
+    return lines
+
+
+def explain_text(verdict: Verdict, src: Endpoint | None = None, dst: Endpoint | None = None,
+                 port: int | None = None, protocol: str | None = None) -> str:
+    src = src or verdict.src
+    dst = dst or verdict.dst
+    port = verdict.port if port is None else port
+    protocol = protocol or verdict.protocol or "TCP"
+    lines = [f"{src} -> {dst} {port}/{str(protocol).upper()}: {verdict.verdict}", ""]
+    lines += _side_text(f"egress at {src}", verdict.egress)
+    lines.append("")
+    lines += _side_text(f"ingress at {dst}", verdict.ingress)
+    if src is not None and src.kind == "pod":
+        lines += ["", f"{src} identity: " + ", ".join(src.identity.as_strings())]
+    if dst is not None and dst.kind == "pod":
+        lines += [f"{dst} identity: " + ", ".join(dst.identity.as_strings())]
+    return "\n".join(lines) + "\n"
