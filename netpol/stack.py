@@ -64,13 +64,17 @@ def inventory_for(cfg: StackConfig):
 
     namespaces: dict[str, dict[str, str]] = {}
     pods: dict[tuple[str, str], Pod] = {}
+    seen: set[tuple[str, frozenset]] = set()
 
     def add(ns: str, name: str, labels: dict[str, str]) -> None:
-        if not any(p.namespace == ns and dict(p.labels) == labels for p in pods.values() if p.namespace == ns):
-            base, i = name, 2
-            while (ns, name) in pods:
-                name, i = f"{base}-{i}", i + 1
-            pods[(ns, name)] = Pod(namespace=ns, name=name, labels=dict(labels))
+        key = (ns, frozenset(labels.items()))
+        if key in seen:
+            return
+        seen.add(key)
+        base, i = name, 2
+        while (ns, name) in pods:
+            name, i = f"{base}-{i}", i + 1
+        pods[(ns, name)] = Pod(namespace=ns, name=name, labels=dict(labels))
 
     for ns, p in cfg.platformNamespaces.items():
         namespaces[ns] = {L.MESH_LABEL: L.MESH_VALUE} if p.mesh else {}
