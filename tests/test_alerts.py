@@ -82,7 +82,7 @@ def test_promtool_catches_a_wrong_expectation(tmp_path):
 
 
 def test_alert_runbook_points_at_the_runbook_in_the_repo():
-    from conftest import ROOT
+    from paths import ROOT
     from netpol.stack import load_stack
 
     cfg = load_stack("live")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import ROOT
+from paths import ROOT
 from netpol.cli import app
 from netpol.config import ConfigError, build_config
 from program_mocks import register_stack, stack_config

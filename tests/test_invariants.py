@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, STACKS
+from paths import ROOT, STACKS
 from netpol import labels as L
 from netpol.invariants import INVARIANTS, Expectations, check_invariants, grouped
 from netpol.reach import Inventory, load_inventory

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from conftest import STACKS
+from paths import STACKS
 from netpol import labels as L
 from netpol.cli import app
 from netpol.matrix import compute_matrix

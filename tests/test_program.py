@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, STACKS
+from paths import ROOT, STACKS
 from crds import errors as crd_errors
 from netpol import labels as L
 from netpol.builders import build_manifests

@@ -1,0 +1,204 @@
+"""`netpol check`: the policy pack's rules, offline.
+
+    netpol check --stack S [--json]                     every rule on the stack's manifests
+    netpol check --manifests DIR [--stack-rules] [--json]
+                                                        any YAML tree: the resource rules with the
+                                                        pack's default config; --stack-rules adds
+                                                        the stack rules
+
+Same functions as the CrossGuard pack (`policies.rules.run`), so the two cannot drift.
+
+Decisions:
+* `--manifests` reads every `*.yaml`/`*.yml` below DIR (or one file), multi-document; documents that
+  are not Kubernetes objects (no apiVersion/kind, comments-only, kustomize patches without kind) are
+  skipped; `kind: List` is expanded; `${...}` GitOps substitution variables are plain strings to YAML
+  and the rules treat them as unknown values. Config is the pack's defaults (platform namespaces
+  `netpol.labels.DEFAULT_PLATFORM_NAMESPACES`, direct apply only on `dev`). No stack name and no
+  provider is known, so `direct-apply-only-on-dev` has nothing to check there.
+* `--stack S` uses the stack's own platform namespaces (and their `mesh` flags) as the pack config
+  would be set for that stack, and a provider derived from `netpol:applyMode` (gitops: renders to
+  `netpol:renderDir`; direct: the kube context). The stacks allowed to apply directly are the pack's
+  default (`["dev"]`), not the stack's own `netpol:directApplyStacks`: a stack cannot widen the
+  guardrail that judges it (the program enforces its own list at start-up).
+* `inventory` belongs to the reachability invariants (issue 8); here it is only checked to exist.
+* Exit codes: 1 when any mandatory violation, 0 otherwise (advisory ones included), 2 on bad input
+  (missing/unreadable path, YAML that does not parse, no Kubernetes object found, bad stack config,
+  bad flag combination) with a one-line reason naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from policies.rules import RULES, Context, Finding, ProviderInfo, run
+from policies.rules.base import DEFAULT_DIRECT_APPLY_STACKS
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+YAML_SUFFIXES = (".yaml", ".yml")
+_SUBST = re.compile(r"\$\{([^{}\n]*)\}")
+_OPEN, _CLOSE = "\u2983", "\u2984"  # ⦃ ⦄: stand-ins for ${ } that are not YAML flow indicators
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CheckInputError(Exception):
+    """Bad input: the message names the file (or flag) and what is wrong."""
+
+
+# --- reading YAML trees --------------------------------------------------------------------------
+
+def yaml_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+
+
+def _objects(doc: Any) -> Iterable[dict]:
+    if not isinstance(doc, dict):
+        return []
+    if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
+        return [d for item in doc["items"] for d in _objects(item)]
+    if isinstance(doc.get("apiVersion"), str) and isinstance(doc.get("kind"), str):
+        return [doc]
+    return []
+
+
+def _restore(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.replace(_OPEN, "${").replace(_CLOSE, "}") if _OPEN in v else v
+    if isinstance(v, dict):
+        return {_restore(k): _restore(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_restore(x) for x in v]
+    return v
+
+
+def _parse(f: Path, text: str) -> list[Any]:
+    """Every document of a YAML file. `${...}` GitOps substitutions are plain scalars to YAML except
+    inside flow collections (`{app: ${APP}}`), where their braces are syntax: if the file does not
+    parse as it is, it is parsed again with the substitutions masked, and they are put back."""
+    try:
+        return list(yaml.load_all(text, Loader=_LOADER))
+    except yaml.YAMLError as first:
+        if _SUBST.search(text):
+            try:
+                return [_restore(d) for d in yaml.load_all(_SUBST.sub(_OPEN + r"\1" + _CLOSE, text), Loader=_LOADER)]
+            except yaml.YAMLError:
+                pass
+        mark = getattr(first, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(first, "problem", None) or str(first).splitlines()[0]
+        raise CheckInputError(f"{f}:{where}: not valid YAML: {problem}") from None
+
+
+def load_manifests(root: Path) -> list[dict]:
+    """Every Kubernetes object in the YAML files below `root` (a folder or one file), in path order."""
+    if not root.exists():
+        raise CheckInputError(f"{root}: no such file or directory")
+    files = yaml_files(root)
+    if not files:
+        raise CheckInputError(f"{root}: no YAML files (*.yaml, *.yml) found")
+    out: list[dict] = []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CheckInputError(f"{f}: cannot read: {e}") from None
+        docs = _parse(f, text)
+        for d in docs:
+            out += _objects(d)
+    if not out:
+        raise CheckInputError(f"{root}: no Kubernetes objects (documents with apiVersion and kind) in "
+                              f"{len(files)} YAML file(s)")
+    return out
+
+
+# --- the stack path ----------------------------------------------------------------------------
+
+def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
+    try:
+        from netpol.stack import load_stack, stack_manifests
+    except ImportError as e:  # pragma: no cover - during development only
+        raise CheckInputError(f"--stack is not available in this build ({e}); use --manifests DIR") from None
+    from netpol.config import ConfigError
+
+    try:
+        cfg = load_stack(stack)
+        manifests = stack_manifests(stack)
+    except ConfigError as e:
+        raise CheckInputError("stack config error:\n  " + "\n  ".join(str(p) for p in e.problems)) from None
+    platform = dict(getattr(cfg, "platformNamespaces", {}) or {})
+    gitops = getattr(cfg, "applyMode", "gitops") == "gitops"
+    render_dir = None
+    if gitops:
+        try:
+            render_dir = str(cfg.render_dir) or f"rendered/{stack}"
+        except Exception:  # noqa: BLE001
+            render_dir = f"rendered/{stack}"
+    provider = ProviderInfo(
+        urn="", name=f"kubernetes ({'gitops' if gitops else 'direct'})", render_dir=render_dir,
+        context=None if gitops else getattr(cfg, "kubeContext", None), users=tuple(range(len(manifests))))
+    base = Context()
+    ctx = Context(
+        platform_namespaces=frozenset(platform) or base.platform_namespaces,
+        mesh_namespaces=frozenset(ns for ns, p in platform.items() if getattr(p, "mesh", False)),
+        direct_apply_stacks=frozenset(DEFAULT_DIRECT_APPLY_STACKS),
+        stack=stack,
+        providers=(provider,),
+    )
+    return ctx, manifests
+
+
+# --- output ------------------------------------------------------------------------------------
+
+def _print_table(findings: list[Finding], n_objects: int, source: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    mandatory = sum(f.enforcement == "mandatory" for f in findings)
+    advisory = len(findings) - mandatory
+    if findings:
+        t = Table(title=f"netpol check: {source}", show_lines=True)
+        t.add_column("policy", no_wrap=True)
+        t.add_column("enforcement", no_wrap=True)
+        t.add_column("resource")
+        t.add_column("message")
+        for f in findings:
+            style = "red" if f.enforcement == "mandatory" else "yellow"
+            t.add_row(f.policy, f"[{style}]{f.enforcement}[/]", f.resource, f.message)
+        console.print(t)
+    verdict = "[bold red]FAIL[/]" if mandatory else "[bold green]PASS[/]"
+    console.print(f"{verdict} {mandatory} mandatory, {advisory} advisory violation(s); {n_objects} objects, "
+                  f"{len(RULES)} rules ({source})", highlight=False)
+
+
+def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, inventory: Path | None,
+                  as_json: bool) -> int:
+    """Run the rules; print a table (or JSON); return the exit code (0 clean/advisory, 1 mandatory, 2 bad input)."""
+    try:
+        if (stack is None) == (manifests is None):
+            raise CheckInputError("give exactly one of --stack STACK or --manifests DIR")
+        if inventory is not None and not Path(inventory).is_file():
+            raise CheckInputError(f"{inventory}: inventory file not found")
+        if stack is not None:
+            ctx, objs = stack_context_and_manifests(stack)
+            source, with_stack_rules = f"stack {stack}", True
+        else:
+            assert manifests is not None
+            objs = load_manifests(Path(manifests))
+            ctx, source, with_stack_rules = Context(), str(manifests), stack_rules
+    except CheckInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    findings = run(objs, ctx, stack_rules=with_stack_rules)
+    if as_json:
+        sys.stdout.write(json.dumps({"violations": [f.as_json() for f in findings]}, indent=2) + "\n")
+    else:
+        _print_table(findings, len(objs), source)
+    return EXIT_VIOLATIONS if any(f.enforcement == "mandatory" for f in findings) else EXIT_OK

@@ -1,0 +1,167 @@
+"""The CrossGuard policies: each rule of `policies.rules` wrapped as a pulumi-policy policy.
+
+* A rule with only a per-object check → `ResourceValidationPolicy`: the engine's Analyze hands it
+  one resource (type token + inputs); it is adapted to a manifest dict and the rule runs on it. Each
+  violation is reported against that resource's URN.
+* A rule with an across-the-set or stack check → `StackValidationPolicy` (AnalyzeStack): every
+  Kubernetes resource of the stack becomes a manifest, the kubernetes providers (explicit and the
+  engine's default one) become `ProviderInfo`s with the resources registered on them, and the rule's
+  checks run on the list (for `escape-hatch-requires-runbook`, its per-Namespace half too, because a
+  pack cannot hold two policies of one name). A violation is reported against the URN of the
+  resource it concerns, of the provider, or else of the stack (`pulumi:pulumi:Stack`).
+* Config (`--policy-pack-config`): each policy declares, as its config schema, the keys it reads
+  (`platformNamespaces`, `meshNamespaces`, `directApplyStacks`) with defaults equal to the program's
+  (`netpol.labels.DEFAULT_PLATFORM_NAMESPACES`, `[]`, `["dev"]`); the engine fills the defaults in and
+  validates the file against the schema. The stack name comes from the engine (PULUMI_STACK).
+* The properties the engine sends may be unknown during preview; reading one raises pulumi-policy's
+  UnknownValueError, which the SDK turns into its standard advisory "can't run policy during preview".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
+    StackValidationArgs, StackValidationPolicy,
+)
+
+from policies.adapter import (
+    CONFIG_SCHEMA, K8S_PROVIDER_TYPE, context_from_config, is_kubernetes_resource, kind_of, provider_info, to_manifest,
+)
+from policies.rules import RULES, Rule
+from policies.rules.base import ProviderInfo, with_index
+
+PACK_NAME = "netpol-guardrails"
+STACK_TYPE = "pulumi:pulumi:Stack"
+RUNTIME_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN",
+               "PULUMI_ORGANIZATION")
+_stack_at_start: str | None = None
+
+
+def settle_runtime_environment() -> None:
+    """Called once by `__main__.py`, before serving.
+
+    `python -m pulumi.policy` has already read the engine's PULUMI_CONFIG (the stack's whole config)
+    and configured the SDK from PULUMI_PROJECT/PULUMI_STACK/PULUMI_DRY_RUN before it ran the pack.
+    pulumi-policy 1.21 then does both again on every Analyze and AnalyzeStack call
+    (`_configure_runtime_settings`): it re-parses PULUMI_CONFIG — hundreds of kB for a stack with
+    thousands of namespaces, ~2.5 ms per call — and rebuilds the settings. Those values cannot change
+    while the process lives and the rules never read stack config (only the pack config), so the pack
+    keeps the stack name and drops the variables from its own environment: the per-call step then
+    finds nothing to redo. The SDK settings made at start-up stay in force."""
+    global _stack_at_start
+    _stack_at_start = os.environ.get("PULUMI_STACK") or None
+    for k in RUNTIME_ENV:
+        os.environ.pop(k, None)
+
+
+def stack_name() -> str | None:
+    """The stack the engine is running: PULUMI_STACK, as the engine set it when it started the pack.
+    (Not `pulumi.get_stack()`: the SDK keeps its settings per context, and gRPC handler threads only
+    see them when pulumi-policy re-configures them on each call.)"""
+    return os.environ.get("PULUMI_STACK") or _stack_at_start
+
+
+def _level(rule: Rule) -> EnforcementLevel:
+    return EnforcementLevel.MANDATORY if rule.enforcement == "mandatory" else EnforcementLevel.ADVISORY
+
+
+def _schema(rule: Rule) -> PolicyConfigSchema | None:
+    if not rule.config_keys:
+        return None
+    return PolicyConfigSchema(properties={k: dict(CONFIG_SCHEMA[k]) for k in rule.config_keys})
+
+
+def _config(args: Any) -> Mapping[str, Any]:
+    try:
+        return args.get_config() or {}
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def resource_policy(rule: Rule) -> ResourceValidationPolicy:
+    check = rule.resource
+    assert check is not None
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        kind = kind_of(args.resource_type)
+        if kind is None or not rule.applies_to(kind):
+            return  # not a Kubernetes object this rule reads: skip converting it
+        manifest = to_manifest(args.resource_type, args.props)
+        if manifest is None:
+            return
+        ctx = context_from_config(_config(args), stack_name())
+        for v in check(manifest, ctx):
+            report_violation(v.message, args.urn)
+
+    return ResourceValidationPolicy(
+        name=rule.name, description=rule.description, enforcement_level=_level(rule), validate=validate,
+        config_schema=_schema(rule))
+
+
+def stack_inputs(resources: Any) -> tuple[list[dict], list[str], tuple[ProviderInfo, ...], str]:
+    """(manifests, their URNs, kubernetes providers with their users, the stack's URN) of a stack."""
+    manifests: list[dict] = []
+    urns: list[str] = []
+    stack_urn = ""
+    provider_props: dict[str, tuple[str, Any]] = {}
+    users: dict[str, list[int]] = {}
+    for r in resources:
+        t = r.resource_type
+        if t == STACK_TYPE:
+            stack_urn = r.urn
+            continue
+        if t == K8S_PROVIDER_TYPE:
+            provider_props[r.urn] = (r.name, r.props)
+            users.setdefault(r.urn, [])
+            continue
+        if not is_kubernetes_resource(t):
+            continue
+        m = to_manifest(t, r.props)
+        if m is None:
+            continue
+        i = len(manifests)
+        manifests.append(m)
+        urns.append(r.urn)
+        p = r.provider
+        key = p.urn if p is not None and p.urn else "::default"
+        if p is not None and p.urn and p.urn not in provider_props:
+            provider_props[p.urn] = (p.name, p.props)
+        users.setdefault(key, []).append(i)
+    providers = []
+    for key, idx in users.items():
+        if key == "::default":
+            providers.append(ProviderInfo(urn="", name="default", default=True, users=tuple(idx)))
+        else:
+            name, props = provider_props.get(key, ("", None))
+            providers.append(provider_info(key, name, props, tuple(idx)))
+    return manifests, urns, tuple(providers), stack_urn
+
+
+def stack_policy(rule: Rule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        manifests, urns, providers, stack_urn = stack_inputs(args.resources)
+        ctx = context_from_config(_config(args), stack_name(), providers=providers)
+        found = []
+        if rule.resource is not None:
+            for i, m in enumerate(manifests):
+                if rule.applies_to(str(m.get("kind"))):
+                    found += with_index(rule.resource(m, ctx), i)
+        if rule.across is not None:
+            found += rule.across(manifests, ctx)
+        if rule.stack is not None:
+            found += rule.stack(manifests, ctx)
+        for v in found:
+            urn = v.urn or (urns[v.index] if v.index is not None and 0 <= v.index < len(urns) else "") or stack_urn
+            report_violation(v.message, urn or None)
+
+    return StackValidationPolicy(
+        name=rule.name, description=rule.description, enforcement_level=_level(rule), validate=validate,
+        config_schema=_schema(rule))
+
+
+def build_policies() -> list:
+    return [stack_policy(r) if (r.across or r.stack) else resource_policy(r) for r in RULES]

@@ -1,0 +1,102 @@
+"""The guardrails of the network-policy architecture as small pure functions.
+
+One file per concern; each rule is a `Rule` (name, description, enforcement, check functions; see
+`base.py` for the model). The CrossGuard pack (`policies/__main__.py`) adapts Pulumi resources to
+manifest dicts and calls these functions; `netpol check` calls them on YAML files and on a stack's
+manifests. `run()` is the one entry point both offline paths use.
+
+Public API:
+    RULES: tuple[Rule, ...]                      every rule, in report order
+    RULES_BY_NAME: dict[str, Rule]
+    Rule, Violation, Context, ProviderInfo, Finding
+    run_resource(manifest, ctx, rules=RULES) -> list[Finding]
+    run(manifests, ctx, *, stack_rules=False, rules=RULES) -> list[Finding]
+    describe(manifest) -> str                    "Kind ns/name"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from . import addresses, baselines, default_deny, escape_hatch, fqdn, namespaces, platform, ports, providers, validity
+from .base import (
+    ADVISORY, DEFAULT_DIRECT_APPLY_STACKS, MANDATORY, Context, Enforcement, ProviderInfo, Rule, Violation, describe,
+)
+
+RULES: tuple[Rule, ...] = (
+    default_deny.RULE,
+    namespaces.PLATFORM,
+    namespaces.APP,
+    addresses.RULE,
+    ports.RULE,
+    escape_hatch.RULE,
+    providers.RULE,
+    platform.RULE,
+    baselines.RULE,
+    validity.RULE,
+    fqdn.RULE,
+)
+RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A violation with its rule and the resource it concerns, as `netpol check` reports it."""
+
+    policy: str
+    enforcement: Enforcement
+    resource: str
+    message: str
+    path: str = ""
+    index: int | None = None
+    urn: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        return {"policy": self.policy, "enforcement": self.enforcement, "resource": self.resource,
+                "message": self.message}
+
+
+def _finding(rule: Rule, v: Violation, manifests: Sequence[Mapping[str, Any]] | None, ctx: Context) -> Finding:
+    if v.index is not None and manifests is not None and 0 <= v.index < len(manifests):
+        resource = describe(manifests[v.index])
+    else:
+        resource = v.resource or (f"stack {ctx.stack}" if ctx.stack else "stack")
+    return Finding(rule.name, rule.enforcement, resource, v.message, v.path, v.index, v.urn)
+
+
+def run_resource(manifest: Mapping[str, Any], ctx: Context, rules: Sequence[Rule] = RULES) -> list[Finding]:
+    """The per-object checks of `rules` on one manifest."""
+    out: list[Finding] = []
+    for rule in rules:
+        if rule.resource is not None and rule.applies_to(str(manifest.get("kind"))):
+            res = describe(manifest)
+            out += [Finding(rule.name, rule.enforcement, res, v.message, v.path) for v in rule.resource(manifest, ctx)]
+    return out
+
+
+def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bool = False,
+        rules: Sequence[Rule] = RULES) -> list[Finding]:
+    """Every check of `rules` on a set of manifests: per-object and across-the-set checks always,
+    the stack checks only with `stack_rules`. Findings come in rule order, then manifest order."""
+    out: list[Finding] = []
+    for rule in rules:
+        if rule.resource is not None:
+            for i, m in enumerate(manifests):
+                if not rule.applies_to(str(m.get("kind"))):
+                    continue
+                res = None
+                for v in rule.resource(m, ctx):
+                    res = res or describe(m)
+                    out.append(Finding(rule.name, rule.enforcement, res, v.message, v.path, i))
+        if rule.across is not None:
+            out += [_finding(rule, v, manifests, ctx) for v in rule.across(manifests, ctx)]
+        if stack_rules and rule.stack is not None:
+            out += [_finding(rule, v, manifests, ctx) for v in rule.stack(manifests, ctx)]
+    return out
+
+
+__all__ = [
+    "ADVISORY", "DEFAULT_DIRECT_APPLY_STACKS", "MANDATORY", "RULES", "RULES_BY_NAME", "Context", "Enforcement",
+    "Finding", "ProviderInfo", "Rule", "Violation", "describe", "run", "run_resource",
+]
