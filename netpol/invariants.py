@@ -70,17 +70,21 @@ class Violation:
     expected: str
     verdict: Verdict | None
     message: str
+    policy: str | None = None  # the policy whose rule decided the broken flow ("Kind/ns/name")
 
     def __str__(self) -> str:
         return f"[{self.invariant}] {self.message}"
 
 
-def _decider(v: Verdict) -> str:
+def deciding_side(v: Verdict):
     """The side that decided: the denying side of a DENIED flow, the enforced side of an ALLOWED one."""
     if v.verdict == "DENIED":
-        side = v.egress if not v.egress.allowed else v.ingress
-    else:
-        side = v.egress if v.egress.enforced else v.ingress
+        return v.egress if not v.egress.allowed else v.ingress
+    return v.egress if v.egress.enforced else v.ingress
+
+
+def _decider(v: Verdict) -> str:
+    side = deciding_side(v)
     which = "egress" if side is v.egress else "ingress"
     if side.policy:
         where = f"{side.policy} {side.rule or ''}".strip()
@@ -176,14 +180,15 @@ def _expect(ctx: Context, name: str, src: Endpoint, dst: Endpoint, port: int, pr
     flow = _flow(src, dst, port, proto)
     exp = "ALLOWED" if allowed else "DENIED"
     if v.allowed != allowed:
-        return Violation(name, flow, exp, v, f"{flow}: {v.verdict}, expected {exp}{why} — {_decider(v)}")
+        return Violation(name, flow, exp, v, f"{flow}: {v.verdict}, expected {exp}{why} — {_decider(v)}",
+                         deciding_side(v).policy)
     if not allowed and serving_side:
         for side_name, side in (("ingress", v.ingress),):
             if side.allowed and side.enforced:
                 return Violation(name, flow, f"{side_name} side refuses", v,
                                  f"{flow}: DENIED only by the other side; its {side_name} side admits it{why} — "
                                  f"{side_name}: allowed by {side.policy} {side.rule or ''}".rstrip()
-                                 + (f" ({side.description})" if side.description else ""))
+                                 + (f" ({side.description})" if side.description else ""), side.policy)
     return None
 
 
@@ -306,11 +311,13 @@ def escape_hatch_own_side(ctx: Context) -> Iterable[Violation]:
                 v = ctx.ps.evaluate(me, peer, port, "TCP")
                 if not v.egress.allowed:
                     yield Violation(name, _flow(me, peer, port, "TCP"), "egress open", v,
-                                    f"{_flow(me, peer, port, 'TCP')}: its own egress is not open — {_decider(v)}")
+                                    f"{_flow(me, peer, port, 'TCP')}: its own egress is not open — {_decider(v)}",
+                                    v.egress.policy)
             v = ctx.ps.evaluate(world, me, 31337, "TCP")
             if not v.ingress.allowed:
                 yield Violation(name, _flow(world, me, 31337, "TCP"), "ingress open", v,
-                                f"{_flow(world, me, 31337, 'TCP')}: its own ingress is not open — {_decider(v)}")
+                                f"{_flow(world, me, 31337, 'TCP')}: its own ingress is not open — {_decider(v)}",
+                                v.ingress.policy)
             # peers keep their policies: a shared resource it lacks the label for still refuses it
             for rname, res in ctx.exp.shared.items():
                 if res.namespace is None or ctx.inv.namespaces[ns].get(L.access_label(rname)) == L.ACCESS_LABEL_VALUE:
@@ -321,7 +328,8 @@ def escape_hatch_own_side(ctx: Context) -> Iterable[Violation]:
                     if v.ingress.allowed:
                         yield Violation(name, _flow(me, dst, p.port, p.protocol), "peer ingress enforced", v,
                                         f"{_flow(me, dst, p.port, p.protocol)}: the {res.namespace} side admits a namespace "
-                                        f"without {L.access_label(rname)} — the escape hatch must not open peers — {_decider(v)}")
+                                        f"without {L.access_label(rname)} — the escape hatch must not open peers — {_decider(v)}",
+                                        v.ingress.policy)
             for other in ctx.checked_apps:
                 if other == ns or other in ctx.disabled:
                     continue
@@ -331,7 +339,7 @@ def escape_hatch_own_side(ctx: Context) -> Iterable[Violation]:
                     if v.egress.allowed and not declared:
                         yield Violation(name, _flow(src, me, 8080, "TCP"), "peer egress enforced", v,
                                         f"{_flow(src, me, 8080, 'TCP')}: {other}'s own egress lets it reach the "
-                                        f"open namespace — the escape hatch must not open peers — {_decider(v)}")
+                                        f"open namespace — the escape hatch must not open peers — {_decider(v)}", v.egress.policy)
                 break
 
 

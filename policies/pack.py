@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +40,36 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 RUNTIME_ENV = ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN",
                "PULUMI_ORGANIZATION")
 _stack_at_start: str | None = None
+_reach: Any = None
+
+
+def reach_inputs_from_engine_config(raw: str | None, stack: str | None) -> Any:
+    """(Inventory, Expectations) for `reachability-invariants` from the stack config the engine passes
+    (its `netpol:` keys, as the program reads them). None when absent or invalid: the program itself
+    fails on invalid config, and the rule then derives an inventory from the resources."""
+    import json
+
+    if not raw:
+        return None
+    try:
+        from netpol.config import ConfigError, build_config
+        from netpol.invariants import Expectations
+        from netpol.stack import inventory_for
+
+        values = json.loads(raw)
+        netpol_cfg = {}
+        for k, v in values.items():
+            if k.startswith("netpol:"):
+                try:
+                    netpol_cfg[k.partition(":")[2]] = json.loads(v) if isinstance(v, str) else v
+                except ValueError:
+                    netpol_cfg[k.partition(":")[2]] = v
+        if not netpol_cfg:
+            return None
+        cfg = build_config(stack or "stack", f"Pulumi.{stack}.yaml", netpol_cfg).config
+        return inventory_for(cfg), Expectations.from_stack(cfg)
+    except (ValueError, ConfigError):  # noqa: PERF203
+        return None
 
 
 def settle_runtime_environment() -> None:
@@ -52,8 +83,9 @@ def settle_runtime_environment() -> None:
     while the process lives and the rules never read stack config (only the pack config), so the pack
     keeps the stack name and drops the variables from its own environment: the per-call step then
     finds nothing to redo. The SDK settings made at start-up stay in force."""
-    global _stack_at_start
+    global _stack_at_start, _reach
     _stack_at_start = os.environ.get("PULUMI_STACK") or None
+    _reach = reach_inputs_from_engine_config(os.environ.get("PULUMI_CONFIG"), _stack_at_start)
     for k in RUNTIME_ENV:
         os.environ.pop(k, None)
 
@@ -145,6 +177,8 @@ def stack_policy(rule: Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         manifests, urns, providers, stack_urn = stack_inputs(args.resources)
         ctx = context_from_config(_config(args), stack_name(), providers=providers)
+        if _reach is not None:
+            ctx = dataclasses.replace(ctx, reach=_reach)
         found = []
         if rule.resource is not None:
             for i, m in enumerate(manifests):

@@ -28,6 +28,8 @@ Decisions:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import re
 import sys
@@ -154,6 +156,27 @@ def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
     return ctx, manifests
 
 
+def file_reach_inputs(inventory: Path):
+    """The invariants' inputs for any tree: the inventory file and the architecture's defaults."""
+    from netpol.invariants import Expectations
+    from netpol.reach import ReachInputError, load_inventory
+
+    try:
+        return load_inventory(inventory), Expectations.defaults()
+    except ReachInputError as e:
+        raise CheckInputError(str(e)) from None
+
+
+def stack_reach_inputs(stack: str, inventory: Path | None):
+    """The invariants' inputs for a stack: its derived inventory (or the file given) and its expectations."""
+    from netpol.invariants import Expectations
+    from netpol.stack import inventory_for, load_stack
+
+    cfg = load_stack(stack)
+    inv = file_reach_inputs(inventory)[0] if inventory is not None else inventory_for(cfg)
+    return inv, Expectations.from_stack(cfg)
+
+
 # --- output ------------------------------------------------------------------------------------
 
 def _print_table(findings: list[Finding], n_objects: int, source: str) -> None:
@@ -189,10 +212,13 @@ def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, 
         if stack is not None:
             ctx, objs = stack_context_and_manifests(stack)
             source, with_stack_rules = f"stack {stack}", True
+            ctx = replace(ctx, reach=stack_reach_inputs(stack, inventory))
         else:
             assert manifests is not None
             objs = load_manifests(Path(manifests))
             ctx, source, with_stack_rules = Context(), str(manifests), stack_rules
+            if inventory is not None:
+                ctx = replace(ctx, reach=file_reach_inputs(inventory))
     except CheckInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from . import addresses, baselines, default_deny, escape_hatch, fqdn, namespaces, platform, ports, providers, validity
+from . import (
+    addresses, baselines, clusterwide_peers, default_deny, escape_hatch, fqdn, invariants, namespaces, platform, ports,
+    providers, validity,
+)
 from .base import (
     ADVISORY, DEFAULT_DIRECT_APPLY_STACKS, MANDATORY, Context, Enforcement, ProviderInfo, Rule, Violation, describe,
 )
@@ -36,6 +39,8 @@ RULES: tuple[Rule, ...] = (
     baselines.RULE,
     validity.RULE,
     fqdn.RULE,
+    clusterwide_peers.RULE,
+    invariants.RULE,
 )
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 

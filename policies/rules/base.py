@@ -85,6 +85,9 @@ class Context:
     stack: str | None = None
     providers: tuple[ProviderInfo, ...] | None = None  # None: not known (plain YAML files)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # (Inventory, Expectations) for `reachability-invariants`: from the stack's config, or an inventory
+    # file; None: derived from the manifests themselves (see rules/invariants.py).
+    reach: Any = None
 
 
 ResourceCheck = Callable[[Mapping[str, Any], Context], list[Violation]]

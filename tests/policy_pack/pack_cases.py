@@ -440,5 +440,26 @@ def cases() -> list[Case]:
     return out
 
 
-CASES = cases()
-RULE_NAMES = (DENY, PLAT, APP, IPS, PORT, ESC, DIRECT, REQ, BASE, VALID, FQDN)
+def issue8_cases() -> list[Case]:
+    """The two rules issue 8 added: the cluster-wide `{}` peer, and the invariants (inventory derived
+    from the manifests: the live stack's Namespaces and the default platform namespaces)."""
+    from netpol.stack import stack_manifests
+
+    live = stack_manifests("live")
+    hole = ccnp("baseline-intra-namespace", {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{}]}],
+                                             "egress": [{"toEndpoints": [{}]}]})
+    empty = "no-clusterwide-empty-peer-selector"
+    return [
+        _c("empty-peer-ccnp", empty, hole, 0, "spec.ingress[0].fromEndpoints[0]", "spec.egress[0].toEndpoints[0]",
+           count=2),
+        _c("empty-peer-ok-in-cnp", empty, cnp("intra", "shop", {"endpointSelector": {}, "ingress": [
+            {"fromEndpoints": [{}], "toPorts": [{"ports": [{"port": "8080", "protocol": "TCP"}]}]}]}), None),
+        _c("invariants-ok-live", "reachability-invariants", live, None),
+        _c("invariants-hole", "reachability-invariants", [*live, hole], len(live)),
+    ]
+
+
+CASES = cases() + issue8_cases()
+# issue 8 added the last two (their own tests: tests/test_check_invariants.py, test_pack_invariants.py)
+RULE_NAMES = (DENY, PLAT, APP, IPS, PORT, ESC, DIRECT, REQ, BASE, VALID, FQDN,
+              "no-clusterwide-empty-peer-selector", "reachability-invariants")

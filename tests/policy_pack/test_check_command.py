@@ -131,7 +131,8 @@ def test_homelab_tree(capsys):
     assert rc == 1
     got = {(v["policy"], v["resource"]) for v in vs}
     assert {v["policy"] for v in vs} == {"platform-policy-required-rules", "no-port-any", "no-hardcoded-ips",
-                                         "no-explicit-default-deny"}
+                                         "no-explicit-default-deny", "no-clusterwide-empty-peer-selector"}
+    assert ("no-clusterwide-empty-peer-selector", "CiliumClusterwideNetworkPolicy baseline-intra-namespace") in got
     assert ("no-explicit-default-deny", "CiliumClusterwideNetworkPolicy profile-internal") in got  # egress: []
     assert ("no-port-any", "CiliumClusterwideNetworkPolicy baseline-intra-namespace") in got
     assert ("no-port-any", "CiliumClusterwideNetworkPolicy baseline-prometheus-scrape") in got

@@ -31,7 +31,8 @@ def findings(case: Case) -> list[Finding]:
 def test_rule_names_and_enforcement():
     assert tuple(r.name for r in RULES) == RULE_NAMES
     assert {r.name for r in RULES if r.enforcement == "advisory"} == {"fqdn-needs-dns-visibility"}
-    assert {r.name for r in RULES if r.stack_only} == {"direct-apply-only-on-dev", "baselines-present"}
+    assert {r.name for r in RULES if r.stack_only} == {"direct-apply-only-on-dev", "baselines-present",
+                                                       "reachability-invariants"}
 
 
 def test_catalogue_covers_every_rule_both_ways():

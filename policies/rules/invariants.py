@@ -1,0 +1,96 @@
+"""`reachability-invariants` (stack): prove, with the reachability engine, that the cluster still works.
+
+Rules that look at one manifest at a time cannot see that removing a policy black-holes DNS, or that
+a cluster-wide `{}` peer opens every pod to every pod. This rule evaluates the stack's own policies
+against its inventory and reports each broken promise of `netpol.invariants.INVARIANTS` with the
+flow and the rule that decided it (against that policy's URN where one decided, else the stack's).
+
+Where the inventory comes from:
+* `netpol check --stack S`: the stack's config (`netpol.stack.inventory_for`), with its metrics
+  ports, gateway ports, shared resources and declared `talksTo` / world extras as expectations;
+* the policy pack: the same, built from the `netpol:` keys of the stack config the engine passes;
+* `netpol check --manifests DIR --stack-rules --inventory FILE`: the file, with default expectations;
+* otherwise: derived from the manifests — the Namespaces they declare (app namespaces are those
+  with a profile label), the platform namespaces of the pack config, and their well-known pods.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from netpol import labels as L
+from netpol.invariants import INVARIANTS, Expectations, check_invariants
+
+from .base import MANDATORY, Context, Rule, Violation, describe, name_of
+from .cilium import is_cilium_policy
+
+NAME = "reachability-invariants"
+
+FIX = {
+    "dns-resolves": "keep baseline-dns-egress, and admit DNS on the serving side: kube-system's policy must let every "
+                    "pod reach kube-dns on 53/UDP and 53/TCP",
+    "prometheus-scrapes": "let Prometheus (monitoring, app.kubernetes.io/name=prometheus) egress to every namespace on "
+                          "the metrics ports, and keep baseline-prometheus-scrape",
+    "gateway-ingress": "profiles admit exactly their gateways: internal → internal gateway; standard → both",
+    "shared-access": "a shared resource admits only namespaces carrying its access label "
+                     "(io.cilium.k8s.namespace.labels.access.network-policy.homelab/<name>=true)",
+    "app-isolation": "app namespaces reach each other only through a declared talksTo; never use `{}` peers in a "
+                     "cluster-wide policy",
+    "world-egress": "internet egress is 443/TCP for internal-egress and standard only; declare anything else as an "
+                    "app extra (egress: entity world / fqdn)",
+    "escape-hatch-own-side": "escape-hatch-allow-all must select exactly the namespaces labelled "
+                             "network-policy.homelab/enforcement=disabled, with fromEntities/toEntities [all]",
+}
+
+
+def derive(manifests: Sequence[Mapping[str, Any]], ctx: Context):
+    """An inventory from the manifests alone (no stack config, no inventory file)."""
+    from netpol.reach import Inventory, Pod
+
+    namespaces: dict[str, dict[str, str]] = {}
+    pods: list[Pod] = []
+    for m in manifests:
+        if m.get("kind") == "Namespace":
+            md = m.get("metadata") or {}
+            if md.get("name"):
+                namespaces[str(md["name"])] = {str(k): str(v) for k, v in (md.get("labels") or {}).items()}
+    for ns in ctx.platform_namespaces:
+        namespaces.setdefault(ns, {L.MESH_LABEL: L.MESH_VALUE} if ns in ctx.mesh_namespaces else {})
+    well_known = {
+        L.KUBE_DNS_NAMESPACE: [("kube-dns", L.KUBE_DNS_LABELS)],
+        L.PROMETHEUS_NAMESPACE: [("prometheus", L.PROMETHEUS_LABELS)],
+        L.ZTUNNEL_NAMESPACE: [("ztunnel", L.ZTUNNEL_LABELS)],
+        L.GATEWAY_NAMESPACE: [(f"{g}-gateway", {L.GATEWAY_NAME_LABEL: g}) for g in L.GATEWAYS],
+    }
+    for ns in sorted(namespaces):
+        for name, labels in well_known.get(ns, [("app", {"app": ns})]):
+            pods.append(Pod(namespace=ns, name=name, labels=dict(labels)))
+    return Inventory(namespaces=namespaces, pods=pods, fqdns={}), Expectations.defaults()
+
+
+def _ref(m: Mapping[str, Any]) -> str:
+    ns = (m.get("metadata") or {}).get("namespace")
+    return f"{m.get('kind')}/{ns}/{name_of(m)}" if ns else f"{m.get('kind')}/{name_of(m)}"
+
+
+def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violation]:
+    inventory, expectations = ctx.reach if ctx.reach is not None else derive(manifests, ctx)
+    index = {_ref(m): i for i, m in enumerate(manifests) if is_cilium_policy(m)}
+    policies = [m for m in manifests if is_cilium_policy(m)]
+    out = []
+    for v in check_invariants(policies, inventory, expectations):
+        deciding = index.get(v.policy) if v.policy else None
+        where = f"{describe(manifests[deciding])}: " if deciding is not None else ""
+        out.append(Violation(
+            message=f"{where}invariant `{v.invariant}` ({INVARIANTS[v.invariant]}) is broken: {v.message}. Fix: {FIX[v.invariant]}",
+            index=deciding, resource=None if deciding is not None else f"invariant {v.invariant}"))
+    return out
+
+
+RULE = Rule(
+    name=NAME,
+    description="The stack's policies keep the architecture's promises, proven with the reachability engine: DNS, "
+                "Prometheus, gateways per profile, shared access per label, app isolation, internet egress, escape hatch.",
+    enforcement=MANDATORY,
+    stack=check,
+)
