@@ -190,7 +190,7 @@ def profile(
 
 @app.command()
 def diff(
-    stack: str = StackOpt,
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name (with --base/--head)"),
     base: Optional[str] = typer.Option(None, "--base", help="git revision to compare from"),
     head: Optional[str] = typer.Option(None, "--head", help="git revision to compare to (default: working tree)"),
     base_dir: Optional[Path] = typer.Option(None, "--base-dir", help="rendered manifest tree (instead of --base)"),
