@@ -1,0 +1,326 @@
+"""Fixes as model changes, applied to a copy of the stack's model and verified with the engine.
+
+A `Change` is a tuple of steps on the typed model (hashable, so each distinct change is built and
+compiled once, whatever the number of findings that propose it):
+
+    ("declare", ns)                         declare an app namespace the stack does not know (isolated)
+    ("access", ns, resource)                add a shared resource to namespaces.<ns>.access
+    ("profile", ns, profile)                set namespaces.<ns>.profile
+    ("talksTo", ns, target, pods, ports)    add a talksTo entry (pods: tuple of label items or ())
+    ("egress", ns, kind, value, ports)      add an egress rule (kind: entity | fqdn)
+    ("metricsPorts", ns, port)              add a metrics port to the namespace
+    ("intraNamespace", ns, ports)           add intraNamespace ports
+    ("gatewayPorts", port)                  add a stack-wide gateway backend port
+
+`apply_change` returns `cfg.model_copy(update=...)` with the changed namespace re-validated through
+its pydantic model, so a change is exactly what the edited `Pulumi.<stack>.yaml` would give.
+`World` is one variant of the stack (model, manifests, compiled PolicySet, inventory, peer
+resolver); `Verifier` keeps one World per distinct change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import orjson
+import yaml
+
+from netpol import labels as L
+from netpol.builders import build_manifests
+from netpol.model import AppNamespace, PlatformNamespace, StackConfig
+from netpol.profiles import PROFILES
+from netpol.reach.endpoints import resolve_endpoint
+from netpol.reach.engine import PolicySet, Verdict
+from netpol.reach.errors import ReachInputError
+from netpol.stack import inventory_for
+from netpol.triage.checks import Check, standard_checks
+from netpol.triage.peers import Peer, PeerResolver
+
+Step = tuple
+DEFAULT_PROFILE = "isolated"  # what an undeclared namespace is declared with: the smallest profile
+
+
+@dataclass(frozen=True)
+class Change:
+    steps: tuple[Step, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+    def __add__(self, other: "Change") -> "Change":
+        return Change(self.steps + tuple(s for s in other.steps if s not in self.steps))
+
+
+NO_CHANGE = Change()
+
+
+def _ports(ports) -> list[str]:
+    return [str(p) for p in ports]
+
+
+def _update_ns(cfg: StackConfig, ns: str, edit: Callable[[dict], None]) -> StackConfig:
+    if ns in cfg.platformNamespaces:
+        d = cfg.platformNamespaces[ns].model_dump()
+        edit(d)
+        new = PlatformNamespace.model_validate(d)
+        return cfg.model_copy(update={"platformNamespaces": {**cfg.platformNamespaces, ns: new}})
+    d = cfg.namespaces[ns].model_dump() if ns in cfg.namespaces else {"profile": DEFAULT_PROFILE}
+    edit(d)
+    new = AppNamespace.model_validate(d)
+    return cfg.model_copy(update={"namespaces": {**cfg.namespaces, ns: new}})
+
+
+def _append_unique(d: dict, key: str, values: list) -> None:
+    cur = list(d.get(key) or [])
+    for v in values:
+        if v not in cur:
+            cur.append(v)
+    d[key] = cur
+
+
+def _apply_step(cfg: StackConfig, step: Step) -> StackConfig:
+    kind = step[0]
+    if kind == "declare":
+        return _update_ns(cfg, step[1], lambda d: None)
+    if kind == "access":
+        return _update_ns(cfg, step[1], lambda d: _append_unique(d, "access", [step[2]]))
+    if kind == "profile":
+        return _update_ns(cfg, step[1], lambda d: d.__setitem__("profile", step[2]))
+    if kind == "talksTo":
+        _, ns, target, pods, ports = step
+        entry = {"namespace": target, "ports": list(ports)}
+        if pods:
+            entry["pods"] = dict(pods)
+        return _update_ns(cfg, ns, lambda d: _append_unique(d, "talksTo", [entry]))
+    if kind == "egress":
+        _, ns, peer_kind, value, ports = step
+        return _update_ns(cfg, ns, lambda d: _append_unique(d, "egress", [{peer_kind: value, "ports": list(ports)}]))
+    if kind == "metricsPorts":
+        return _update_ns(cfg, step[1], lambda d: _append_unique(d, "metricsPorts", [step[2]]))
+    if kind == "intraNamespace":
+        return _update_ns(cfg, step[1], lambda d: _append_unique(d, "intraNamespace", list(step[2])))
+    if kind == "gatewayPorts":
+        return cfg.model_copy(update={"gatewayPorts": sorted(set(cfg.gatewayPorts) | {step[1]})})
+    raise ValueError(f"unknown change step {step!r}")
+
+
+def apply_change(cfg: StackConfig, change: Change) -> StackConfig:
+    for step in change.steps:
+        cfg = _apply_step(cfg, step)
+    return cfg
+
+
+# --- the namespace declaration a fix leads to (the snippet to commit) -----------------------------
+def declaration(cfg: StackConfig, ns: str) -> dict[str, Any]:
+    """A namespace's entry as it is written in `Pulumi.<stack>.yaml` (defaults left out)."""
+    m = cfg.all_namespaces().get(ns)
+    if m is None:
+        return {}
+    out: dict[str, Any] = {}
+    if isinstance(m, AppNamespace):
+        out["profile"] = m.profile
+        if m.access:
+            out["access"] = list(m.access)
+    if isinstance(m, PlatformNamespace):
+        out["description"] = m.description
+    if m.mesh:
+        out["mesh"] = True
+    if isinstance(m, PlatformNamespace):
+        if m.serves:
+            out["serves"] = list(m.serves)
+        if m.pods:
+            out["pods"] = [{"name": p.name, "labels": dict(p.labels)} for p in m.pods]
+    if m.talksTo:
+        out["talksTo"] = []
+        for t in m.talksTo:
+            e: dict[str, Any] = {"namespace": t.namespace}
+            if t.pods:
+                e["pods"] = dict(t.pods)
+            e["ports"] = _ports(t.ports)
+            if t.endpointSelector:
+                e["endpointSelector"] = dict(t.endpointSelector)
+            out["talksTo"].append(e)
+    for direction in ("egress", "ingress"):
+        rules = getattr(m, direction)
+        if rules:
+            out[direction] = []
+            for r in rules:
+                e = {r.peer_kind: r.peer_value, "ports": _ports(r.ports)}
+                if r.endpointSelector:
+                    e["endpointSelector"] = dict(r.endpointSelector)
+                out[direction].append(e)
+    if m.intraNamespace:
+        out["intraNamespace"] = _ports(m.intraNamespace)
+    if m.metricsPorts:
+        out["metricsPorts"] = list(m.metricsPorts)
+    return out
+
+
+def section_of(cfg: StackConfig, ns: str) -> str:
+    return "platformNamespaces" if ns in cfg.platformNamespaces else "namespaces"
+
+
+def snippet(cfg: StackConfig, ns: str) -> str:
+    """The YAML to commit: the namespace's whole entry after the fix, under its config key."""
+    body = {"config": {f"netpol:{section_of(cfg, ns)}": {ns: declaration(cfg, ns)}}}
+    return yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=120)
+
+
+@dataclass
+class Fix:
+    """A concrete fix: the namespace, the labels to set, the config key and its new value."""
+
+    namespace: str | None
+    set_labels: dict[str, str] = field(default_factory=dict)
+    config_path: str | None = None
+    config_value: Any = None
+    file: str | None = None
+    change: Change = NO_CHANGE
+    check: str | None = None  # a policy to check exists (baselines)
+    extra: dict[str, Any] = field(default_factory=dict)  # add_talks_to, add_egress, ...
+    yaml: str | None = None
+    needs_review: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"namespace": self.namespace, "set_labels": dict(self.set_labels)}
+        out.update(self.extra)
+        if self.config_path:
+            out["config_path"] = self.config_path
+            out["config_value"] = self.config_value
+        if self.file:
+            out["file"] = self.file
+        if self.check:
+            out["check"] = self.check
+        if self.needs_review:
+            out["needs_review"] = True
+        if self.yaml:
+            out["yaml"] = self.yaml
+        return out
+
+
+_COMPILED: dict[bytes, Any] = {}
+_COMPILED_MAX = 4096
+
+
+def policy_set(docs: list[dict], source: str) -> PolicySet:
+    """`PolicySet.from_manifests(docs)`, compiling each distinct document once per process.
+
+    A fix changes at most a namespace's labels and its own `-extra` policy, so the worlds of
+    different fixes share nearly every document; compiled policies are pure (their selector memos
+    are keyed by identity), so sharing them between policy sets is safe. Falls back to
+    `from_manifests` when the engine's compile helpers are not importable."""
+    try:
+        from netpol.reach.compile import compile_policy, is_policy_doc
+    except ImportError:  # pragma: no cover - engine internals moved: correctness over speed
+        return PolicySet.from_manifests(docs, source=source)
+    compiled = []
+    for doc in docs:
+        if not is_policy_doc(doc):
+            continue
+        key = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        cp = _COMPILED.get(key)
+        if cp is None:
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            cp = _COMPILED[key] = compile_policy(doc, source)
+        compiled.append(cp)
+    return PolicySet(compiled)
+
+
+class World:
+    """One variant of the stack: model, compiled policies, inventory and a peer resolver."""
+
+    def __init__(self, cfg: StackConfig):
+        self.cfg = cfg
+        self.inventory = inventory_for(cfg)
+        self.policies = policy_set([m.body for m in build_manifests(cfg)], f"stack {cfg.stack}")
+        self.peers = PeerResolver(cfg, self.inventory)
+        self._endpoints: dict[str, Any] = {}
+
+    def endpoint(self, spec: str):
+        ep = self._endpoints.get(spec)
+        if ep is None:
+            ep = self._endpoints[spec] = resolve_endpoint(spec, self.inventory)
+        return ep
+
+    def spec_for(self, ep: dict | None, peer: Peer, names: list[str] = ()) -> str | None:
+        """The engine spec of a flow endpoint in this world (re-resolved: a fix may add pods)."""
+        if peer.is_world:
+            for n in names:
+                if n.lower().rstrip(".") in self.inventory.fqdns:
+                    return f"fqdn:{n.lower().rstrip('.')}"
+            return "entity:world"
+        if ep is not None:
+            p = self.peers.resolve(ep)
+        elif peer.kind == "pod" and peer.namespace:
+            p = self.peers.pod_peer(peer.namespace, peer.pod_labels)
+        else:
+            p = peer
+        return p.spec
+
+    def evaluate(self, src: str | None, dst: str | None, port: int, proto: str) -> Verdict | None:
+        if src is None or dst is None or proto not in ("TCP", "UDP", "SCTP"):
+            return None
+        try:
+            return self.policies.evaluate(self.endpoint(src), self.endpoint(dst), port, proto)
+        except ReachInputError:
+            return None
+
+    def checks(self, ns: str) -> list[Check]:
+        return standard_checks(self.cfg, self.inventory, ns)
+
+
+class Verifier:
+    """Worlds per distinct change (the base stack is `NO_CHANGE`), built lazily and cached."""
+
+    def __init__(self, cfg: StackConfig):
+        self.cfg = cfg
+        self._worlds: dict[Change, World] = {}
+        self._check_results: dict[tuple[Change, str], dict[str, bool]] = {}
+
+    @property
+    def base(self) -> World:
+        return self.world(NO_CHANGE)
+
+    def world(self, change: Change) -> World:
+        w = self._worlds.get(change)
+        if w is None:
+            w = self._worlds[change] = World(apply_change(self.cfg, change))
+        return w
+
+    def check_results(self, change: Change, ns: str) -> dict[str, bool]:
+        """check name -> allowed, for the standard flows of `ns` in the world of `change`."""
+        key = (change, ns)
+        hit = self._check_results.get(key)
+        if hit is None:
+            w = self.world(change)
+            hit = {}
+            for c in w.checks(ns):
+                v = w.evaluate(c.src, c.dst, c.port, c.protocol)
+                hit[c.name] = bool(v and v.allowed)
+            self._check_results[key] = hit
+        return hit
+
+    def regressions(self, change: Change, ns: str) -> list[str]:
+        """Standard flows of `ns` allowed before the change and denied after it."""
+        if not change or ns not in self.cfg.namespaces:
+            return []
+        before = self.check_results(NO_CHANGE, ns)
+        after = self.check_results(change, ns)
+        return [name for name, ok in before.items() if ok and not after.get(name, False)]
+
+
+def profile_for(cfg: StackConfig, ns: str, *, gateway: str | None = None, internet: bool = False) -> str:
+    """The smallest profile that allows everything the namespace's current profile allows, plus the
+    gateway and/or internet egress asked for (a profile switch never takes anything away)."""
+    from netpol.profiles import smallest_profile
+
+    app = cfg.namespaces.get(ns)
+    cur = PROFILES[app.profile] if app else PROFILES[DEFAULT_PROFILE]
+    gateways = set(cur.gateways) | ({gateway} if gateway else set())
+    return smallest_profile(gateways=gateways, internet_egress=internet or bool(cur.internet_egress_ports))
+
+
+def profile_label(profile: str) -> dict[str, str]:
+    return {L.PROFILE_LABEL: profile}
