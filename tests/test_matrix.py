@@ -101,3 +101,13 @@ def test_matrix_cli_json_and_markdown():
     assert by_ns["dashboard"]["checks"]["world-443"] == "DENIED"
     md = runner.invoke(app, ["matrix", "--stack", "dev", "--markdown"])
     assert md.exit_code == 0 and md.output.startswith("| namespace | profile | dns |")
+
+
+def test_cilium_health_endpoint_keeps_its_probes_despite_the_baselines():
+    """`endpointSelector: {}` selects Cilium's health endpoint too; its probes (4240/TCP) stay open."""
+    cfg = load_stack("live")
+    ps = PolicySet.from_manifests(m.body for m in manifests_for(cfg))
+    health, remote = entity_endpoint("health"), entity_endpoint("remote-node")
+    assert ps.evaluate(remote, health, 4240, "TCP").allowed
+    assert ps.evaluate(health, remote, 4240, "TCP").allowed
+    assert not ps.evaluate(remote, health, 4241, "TCP").allowed

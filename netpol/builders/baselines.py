@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netpol import labels as L
-from netpol.builders.common import Manifest, ccnp, dns_ports, kube_dns, ns_subject, prometheus, tcp, to_ports, ztunnel
+from netpol.builders.common import Manifest, ccnp, cilium, dns_ports, kube_dns, ns_subject, prometheus, tcp, to_ports, ztunnel
 from netpol.model import PortSpec, StackConfig
 
 COMPONENT = "baselines"
@@ -19,13 +19,34 @@ def dns_egress() -> dict:
     )
 
 
+HEALTH_PORT = 4240  # cilium-health's HTTP responder (cluster-health-port)
+
+
 def health_probes() -> dict:
-    return ccnp(
-        L.BASELINE_HEALTH,
-        description="Every endpoint accepts Cilium health checks (entity health) and kubelet probes from the "
-        f"node-local range {L.HEALTH_CIDR}.",
-        endpointSelector={},
-        ingress=[{"fromEntities": ["health"]}, {"fromCIDR": [L.HEALTH_CIDR]}],
+    """Probes into every endpoint, and the health endpoint's own traffic.
+
+    The baselines' `endpointSelector: {}` selects every endpoint Cilium manages, Cilium's own health
+    endpoint (`reserved:health`) included, so their rule sections put it into default deny too. The
+    second entry gives it back what cilium-health needs: its HTTP probes (4240/TCP) to and from the
+    other nodes (the pattern of Cilium's "Example: Add health endpoint"). ICMP probes are not
+    policy-managed here."""
+    return cilium(
+        L.CCNP, L.BASELINE_HEALTH,
+        specs=[
+            {
+                "description": "Every endpoint accepts Cilium health checks (entity health) and kubelet probes "
+                f"from the node-local range {L.HEALTH_CIDR}.",
+                "endpointSelector": {},
+                "ingress": [{"fromEntities": ["health"]}, {"fromCIDR": [L.HEALTH_CIDR]}],
+            },
+            {
+                "description": f"Cilium's health endpoint exchanges cilium-health probes ({HEALTH_PORT}/TCP) with the "
+                "other nodes and their health endpoints.",
+                "endpointSelector": {"matchLabels": {"reserved:health": ""}},
+                "ingress": [{"fromEntities": ["remote-node", "host", "health"], "toPorts": to_ports(tcp(HEALTH_PORT))}],
+                "egress": [{"toEntities": ["remote-node", "host", "health"], "toPorts": to_ports(tcp(HEALTH_PORT))}],
+            },
+        ],
     )
 
 
