@@ -265,5 +265,5 @@ class StackConfig(_Strict):
         return {**self.platformNamespaces, **self.namespaces}
 
     def metrics_ports_for(self, ns: str) -> list[int]:
-        own = self.all_namespaces()[ns].metricsPorts
+        own = (self.namespaces.get(ns) or self.platformNamespaces[ns]).metricsPorts
         return sorted(set(self.metricsPorts) | set(own))
