@@ -150,6 +150,14 @@ class Context:
                    tuple(sorted(frozenset(p.labels) for p in inventory.pods_in(ns))))
             self.rep_of[ns] = classes.setdefault(key, ns)
         self.checked_apps = [ns for ns in self.apps if self.rep_of[ns] == ns]
+        # one more member per class: a policy may open a class to itself across namespaces (say, every
+        # namespace of one profile to every other), which only a pair inside one class shows
+        seconds: dict[str, str] = {}
+        for ns in self.apps:
+            rep = self.rep_of[ns]
+            if rep != ns and rep not in seconds:
+                seconds[rep] = ns
+        self.class_peers = seconds
         self._eps: dict[tuple[str, str], Endpoint] = {}
 
     def pods(self, ns: str) -> list[Endpoint]:
@@ -274,7 +282,8 @@ def app_isolation(ctx: Context) -> Iterable[Violation]:
     for a in ctx.checked_apps:
         if a in ctx.disabled:
             continue
-        for b in ctx.checked_apps:
+        peer = ctx.class_peers.get(a)
+        for b in [*ctx.checked_apps, *([peer] if peer else [])]:
             if a == b:
                 continue
             open_b = b in ctx.disabled  # open on its own side by design: only a's side must refuse

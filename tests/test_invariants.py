@@ -151,3 +151,23 @@ def test_homelab_tree_is_wide_open_and_without_its_hole_dns_breaks():
 
 def test_every_invariant_has_a_description():
     assert len(INVARIANTS) == 7 and all(INVARIANTS.values())
+
+
+def test_a_policy_opening_a_class_to_itself_is_caught_inside_an_identity_class():
+    """Two app namespaces with the same labels (one identity class, checked through one representative)
+    must not reach each other either: a policy that opens that class to itself is caught."""
+    from netpol.model import AppNamespace
+
+    cfg = load_stack("live")
+    twin = AppNamespace(profile="isolated", mesh=True)
+    cfg = cfg.model_copy(update={"namespaces": {**cfg.namespaces, "blog": twin, "blog-2": twin}})
+    sel = {"matchLabels": {L.ns_label(L.PROFILE_LABEL): "isolated", L.ns_label(L.MESH_LABEL): L.MESH_VALUE}}
+    ports = [{"ports": [{"port": "8080", "protocol": "TCP"}]}]
+    docs = [copy.deepcopy(m.body) for m in manifests_for(cfg)]
+    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CCNP, "metadata": {"name": "isolated-mesh-peers"},
+                 "spec": {"endpointSelector": sel, "ingress": [{"fromEndpoints": [sel], "toPorts": ports}],
+                          "egress": [{"toEndpoints": [sel], "toPorts": ports}]}})
+    got = broken(docs, inventory_for(cfg), cfg)
+    assert set(got) == {"app-isolation"}
+    assert {v.flow for v in got["app-isolation"]} == {"blog/app → blog-2/app 8080/TCP"}
+    assert "isolated-mesh-peers" in got["app-isolation"][0].message
