@@ -65,7 +65,24 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _UniqueKeyLoader(_BaseLoader):
-    pass
+    """Duplicate keys are errors; implicit tag resolution is memoised (a stack file repeats the same
+    scalars — profile names, ports, `true` — thousands of times, and resolution is a pure function of
+    the node kind, the value and its implicit flags when no path resolvers are registered)."""
+
+    _resolved: dict = {}
+
+    def resolve(self, kind, value, implicit):
+        key = (kind, value, implicit)
+        try:
+            return self._resolved[key]
+        except (KeyError, TypeError):
+            tag = super().resolve(kind, value, implicit)
+            try:
+                if len(self._resolved) < 100_000:
+                    self._resolved[key] = tag
+            except TypeError:
+                pass
+            return tag
 
 
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):

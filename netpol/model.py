@@ -141,11 +141,11 @@ class PeerRule(_Strict):
 
 
 class NamespaceRules(_Strict):
-    talksTo: list[TalksTo] = []
-    egress: list[PeerRule] = []
-    ingress: list[PeerRule] = []
-    intraNamespace: Ports = []
-    metricsPorts: list[int] = []
+    talksTo: list[TalksTo] = Field(default_factory=list)
+    egress: list[PeerRule] = Field(default_factory=list)
+    ingress: list[PeerRule] = Field(default_factory=list)
+    intraNamespace: Ports = Field(default_factory=list)
+    metricsPorts: list[int] = Field(default_factory=list)
 
     @field_validator("metricsPorts")
     @classmethod
@@ -169,7 +169,7 @@ class NamespaceRules(_Strict):
 
 class AppNamespace(NamespaceRules):
     profile: str
-    access: list[str] = []
+    access: list[str] = Field(default_factory=list)
     mesh: bool = False
 
     @field_validator("profile")
@@ -192,8 +192,8 @@ class PodDecl(_Strict):
 class PlatformNamespace(NamespaceRules):
     description: str
     mesh: bool = False
-    serves: list[str] = []  # shared resources served here (their ingress lands in this namespace's policy)
-    pods: list[PodDecl] = []
+    serves: list[str] = Field(default_factory=list)  # shared resources served here (their ingress lands in this namespace's policy)
+    pods: list[PodDecl] = Field(default_factory=list)
 
 
 class SharedResource(_Strict):
