@@ -7,7 +7,7 @@ same way it fails offline (`build_config` names it and lists the valid ones).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 
 def _decode(value: str) -> Any:
@@ -17,9 +17,15 @@ def _decode(value: str) -> Any:
         return value  # a plain string such as `gitops`
 
 
+def netpol_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The `netpol:` keys of an engine config map (`{"netpol:namespaces": "<json>", ...}`), decoded and
+    without the prefix: the raw input of `netpol.config.build_config`."""
+    return {k.partition(":")[2]: _decode(v) if isinstance(v, str) else v
+            for k, v in sorted(config.items()) if k.startswith("netpol:")}
+
+
 def read_pulumi_config() -> dict[str, Any]:
+    """The program's config, as the engine passed it (PULUMI_CONFIG) or a test set it."""
     from pulumi.runtime.config import CONFIG, get_config_env
 
-    merged = {**get_config_env(), **CONFIG.get()}
-    return {k.partition(":")[2]: _decode(v) if isinstance(v, str) else v
-            for k, v in sorted(merged.items()) if k.startswith("netpol:")}
+    return netpol_values({**get_config_env(), **CONFIG.get()})

@@ -54,16 +54,10 @@ def reach_inputs_from_engine_config(raw: str | None, stack: str | None) -> Any:
     try:
         from netpol.config import ConfigError, build_config
         from netpol.invariants import Expectations
+        from netpol.pulumi_config import netpol_values
         from netpol.stack import inventory_for
 
-        values = json.loads(raw)
-        netpol_cfg = {}
-        for k, v in values.items():
-            if k.startswith("netpol:"):
-                try:
-                    netpol_cfg[k.partition(":")[2]] = json.loads(v) if isinstance(v, str) else v
-                except ValueError:
-                    netpol_cfg[k.partition(":")[2]] = v
+        netpol_cfg = netpol_values(json.loads(raw))
         if not netpol_cfg:
             return None
         cfg = build_config(stack or "stack", f"Pulumi.{stack}.yaml", netpol_cfg).config
