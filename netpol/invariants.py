@@ -137,9 +137,8 @@ class Context:
             if any(v in values for v in p.labels.values()):
                 self.special.add(p.namespace)
         self.special |= {s for s, *_ in exp.talks_to} | {d for _, d, *_ in exp.talks_to}
-        self.special |= set(exp.world_egress and [n for n, w in exp.world_egress.items() if w])
-        self.special |= set(exp.metrics_ports) - {n for n in exp.metrics_ports
-                                                   if exp.metrics_ports[n] == exp.default_metrics_ports}
+        self.special |= {n for n, ports in exp.world_egress.items() if ports}
+        self.special |= {n for n, ports in exp.metrics_ports.items() if ports != exp.default_metrics_ports}
         classes: dict[tuple, str] = {}
         self.rep_of: dict[str, str] = {}
         for ns in sorted(inventory.namespaces):

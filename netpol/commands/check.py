@@ -28,11 +28,11 @@ Decisions:
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
 

@@ -165,6 +165,14 @@ def _ep_key(ep: dict):
     return ep.get("identity") or _labels_key(ep)
 
 
+def _unparsed_kind(line: bytes) -> int:
+    """What a line that is not parsed is: 1 a whole JSON object with a verdict or a flow (a flow),
+    0 another whole object (node_status, lost_events), -1 malformed (e.g. truncated), 2 blank."""
+    if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
+        return 1 if b'"verdict"' in line or b'"flow"' in line else 0
+    return -1 if line.strip() else 2
+
+
 def _flow_of(obj: Any) -> dict | None:
     if type(obj) is not dict:
         return None
@@ -253,12 +261,12 @@ def scan_drops(stream: IO[bytes], stats: ReadStats | None = None) -> tuple[ReadS
         for lineno, line in enumerate(stream, 1):
             lines = lineno
             if b'"DROPPED"' not in line and b'"AUDIT"' not in line:
-                if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
-                    if b'"verdict"' in line or b'"flow"' in line:
-                        flows += 1
-                    else:
-                        skipped_nonflow += 1
-                elif line.strip():
+                kind = _unparsed_kind(line)
+                if kind == 1:
+                    flows += 1
+                elif kind == 0:
+                    skipped_nonflow += 1
+                elif kind < 0:
                     stats.malformed(lineno)
                 continue
             try:
@@ -346,13 +354,13 @@ def scan_all(stream: IO[bytes], namespace: str | None = None,
         for lineno, line in enumerate(stream, 1):
             lines = lineno
             if needle is not None and needle not in line:
-                if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
-                    if b'"verdict"' in line or b'"flow"' in line:
-                        stats.flows_read += 1
-                    else:
-                        stats.non_flow_lines += 1
-                        stats.skipped_lines += 1
-                elif line.strip():
+                kind = _unparsed_kind(line)
+                if kind == 1:
+                    stats.flows_read += 1
+                elif kind == 0:
+                    stats.non_flow_lines += 1
+                    stats.skipped_lines += 1
+                elif kind < 0:
                     stats.malformed(lineno)
                 continue
             try:
