@@ -586,12 +586,17 @@ def compile_rule_spec(r: Any, *, ref: PolicyRef, prefix: str, namespace: str | N
 
 
 def is_policy_doc(doc: Any) -> bool:
+    if isinstance(doc, Mapping) and doc.get("kind") == "NetworkPolicy":
+        return doc.get("apiVersion") == "networking.k8s.io/v1"
     return (isinstance(doc, Mapping) and doc.get("apiVersion") == CILIUM_API_VERSION
             and doc.get("kind") in (CNP, CCNP))
 
 
 def compile_policy(doc: Mapping, source: str = "") -> CompiledPolicy:
     kind = doc["kind"]
+    if kind == "NetworkPolicy":  # Kubernetes NetworkPolicy: Cilium's translation, netpol/reach/k8s_netpol.py
+        from netpol.reach.k8s_netpol import compile_network_policy
+        return compile_network_policy(doc, source)
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
     name = str(meta.get("name") or "<unnamed>")
     notes: list[str] = []

@@ -165,42 +165,34 @@ class PolicySet:
         self._targets_cache: dict[tuple, Selection] = {}
         self._verdict_cache: dict[tuple, tuple[SideResult, SideResult]] = {}
         self._dns_cache: dict[tuple, bool] = {}
+        self.load_report: Any = None  # netpol.reach.loader.LoadReport when read by from_manifests/from_dir
 
     # --- loading ---------------------------------------------------------------------------
     @classmethod
     def from_manifests(cls, docs: Iterable[Any], *, source: str = "", **kwargs: Any) -> "PolicySet":
-        """Compile every CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy of apiVersion
-        cilium.io/v2 among `docs`; other documents and None are skipped. `kind: List`-style
-        documents are unpacked."""
-        compiled: list[CompiledPolicy] = []
-        for doc in _flatten(docs):
-            if is_policy_doc(doc):
-                compiled.append(compile_policy(doc, source))
-        return cls(compiled, **kwargs)
+        """Compile every CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy / NetworkPolicy among
+        `docs` (netpol/reach/loader.py: documents Kubernetes or Cilium would refuse are left out with
+        a warning, other kinds are counted in `load_report`). `kind: List` documents are unpacked."""
+        from netpol.reach.loader import LoadReport, compile_documents, manifests_items
+
+        report = LoadReport()
+        compiled = compile_documents(manifests_items(docs, source), report, source)
+        ps = cls(compiled, report.unreadable + report.invalid, **kwargs)
+        ps.load_report = report
+        return ps
 
     @classmethod
     def from_dir(cls, path: str | Path, **kwargs: Any) -> "PolicySet":
-        """Every *.yaml / *.yml below `path` (or the file itself), multi-document. A file that is
-        not valid YAML is skipped with a warning; `${...}` variables are plain strings to YAML."""
-        root = Path(path)
-        if not root.exists():
-            raise ReachInputError(f"policy path {str(root)!r} does not exist; valid: a directory of "
-                                  "*.yaml/*.yml files or a single YAML file")
-        files = [root] if root.is_file() else sorted(
-            p for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
-        compiled: list[CompiledPolicy] = []
-        warnings: list[str] = []
-        for f in files:
-            try:
-                docs = list(yaml.safe_load_all(f.read_text(encoding="utf-8")))
-            except (yaml.YAMLError, UnicodeDecodeError) as e:
-                warnings.append(f"{f}: not valid YAML, skipped: {str(e).splitlines()[0]}")
-                continue
-            rel = str(f.relative_to(root)) if root.is_dir() else str(f)
-            for doc in _flatten(docs):
-                if is_policy_doc(doc):
-                    compiled.append(compile_policy(doc, rel))
-        return cls(compiled, warnings, **kwargs)
+        """Every *.yaml / *.yml below `path` (or the file itself), multi-document, through the same
+        loader; a file that is not valid YAML is skipped with a warning; `${...}` variables are plain
+        strings to YAML."""
+        from netpol.reach.loader import LoadReport, compile_documents, dir_items
+
+        report = LoadReport()
+        compiled = compile_documents(dir_items(path, report), report)
+        ps = cls(compiled, report.unreadable + report.invalid, **kwargs)
+        ps.load_report = report
+        return ps
 
     @property
     def policy_refs(self) -> list[str]:

@@ -623,7 +623,7 @@ spec:
   endpointSelector: {matchLabels: {app: backend}}
   ingress:
   - fromEndpoints: [{matchLabels: {app: frontend}}]
-    toPorts: [{ports: [{port: "80"}], rules: {http: [{path: /x}]}}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{path: /x}]}}]
   - fromEndpoints: [{matchLabels: {app: frontend}}]
     toPorts: [{ports: [{port: "80"}]}]
 """))
