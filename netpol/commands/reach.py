@@ -79,7 +79,32 @@ def _run(policies: Path | None, inventory: Path | None, stack: str | None, src: 
         print(json.dumps(verdict.to_json(), indent=2))
     else:
         print(render(verdict), end="")
+        if render is _summary:
+            for n in meaning_notes(verdict, ps):
+                print(f"  note: {n}")
     return EXIT_ALLOWED if verdict.allowed else EXIT_DENIED
+
+
+# Notes that change what a verdict means: something the engine could not model (the verdict may be
+# wrong), a policy left out because Kubernetes or Cilium refuses it (it never applies), a field whose
+# meaning depends on the Cilium version, a NetworkPolicy whose policyTypes Cilium reads differently.
+MEANING_MARKERS = ("unsupported:", "unmodelled", "not evaluated", "cannot be resolved", "does not parse",
+                   "Requires", "invalid", "policyTypes", "ipBlock", "matches nothing", "L7 (")
+
+
+def meaning_notes(verdict: Verdict, ps: PolicySet) -> list[str]:
+    """The notes `netpol reach` prints under its verdict (explain prints every note)."""
+    out: list[str] = []
+    for side in (verdict.egress, verdict.ingress):
+        out += [n for n in side.notes if any(m in n for m in MEANING_MARKERS)]
+    report = getattr(ps, "load_report", None)
+    if report is not None:
+        out += [f"left out of the verdict (invalid): {i}" for i in report.invalid]
+        out += [f"not read: {u}" for u in report.unreadable]
+    seen: dict[str, None] = {}
+    for n in out:
+        seen.setdefault(n, None)
+    return list(seen)
 
 
 def _summary(v: Verdict) -> str:

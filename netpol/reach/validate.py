@@ -48,6 +48,13 @@ SRC_SANITIZE = "cilium pkg/policy/api/rule_validation.go"
 SRC_K8S_NP = "kubernetes pkg/apis/networking/validation/validation.go"
 SRC_SELECTOR = "apimachinery pkg/apis/meta/v1/validation ValidateLabelSelector"
 SRC_CRD = "the Cilium CRD schema"
+# The CRD netpol targets (Cilium 1.20, ../shared/crds) types fromRequires/toRequires as "Deprecated.",
+# `maxItems: 0`: removed in Cilium 1.19 (docs "Additional Label Requirements" up to 1.18).
+REQUIRES_REMOVED = (
+    "{key} is removed in Cilium 1.19 and later (the CRD allows no entries, `maxItems: 0`), so the API server "
+    "rejects this policy and none of its rules applies; up to Cilium 1.18 it added its selectors as a "
+    "requirement on every {side} peer of every rule selecting these endpoints (a constraint that grants "
+    "nothing by itself); write the requirement into each {peer} selector instead")
 
 
 @dataclass(frozen=True)
@@ -164,9 +171,14 @@ def _cilium_api(doc: Mapping) -> Iterator[Problem]:
                 if not isinstance(r, Mapping):
                     yield Problem(rp, "rule is not an object", src, "api")
                     continue
-                for key in ("fromEndpoints", "toEndpoints", "fromRequires", "toRequires", "fromNodes", "toNodes"):
+                for key in ("fromEndpoints", "toEndpoints", "fromNodes", "toNodes"):
                     for j, s in enumerate(_list(r.get(key))):
                         yield from selector_problems(s, f"{rp}.{key}[{j}]", src, False)
+                for key in ("fromRequires", "toRequires"):
+                    if _list(r.get(key)):
+                        yield Problem(f"{rp}.{key}", REQUIRES_REMOVED.format(key=key, side="ingress" if key[0] == "f"
+                                      else "egress", peer="fromEndpoints" if key[0] == "f" else "toEndpoints"),
+                                      src, "api")
                 for j, tp in enumerate(_list(r.get("toPorts"))):
                     for k, p in enumerate(_list(tp.get("ports")) if isinstance(tp, Mapping) else []):
                         pp = f"{rp}.toPorts[{j}].ports[{k}]"

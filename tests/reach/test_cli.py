@@ -108,3 +108,32 @@ def test_parse_port():
     for bad in ("", "-1", "65536", "80/XYZ", "a/TCP"):
         with pytest.raises(ReachInputError):
             parse_port(bad)
+
+
+def test_reach_prints_the_notes_that_change_the_verdicts_meaning(tmp_path, capsys):
+    """Without --json, reach names the policy left out as invalid and the unmodelled named port."""
+    pol = tmp_path / "policies"
+    pol.mkdir()
+    (pol / "np.yaml").write_text("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: named-port, namespace: tenant-a}
+spec:
+  podSelector: {matchLabels: {app: backend}}
+  ingress: [{ports: [{port: postgres}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: tenant-a}
+spec:
+  podSelector: {matchExpressions: [{key: app, operator: in, values: [frontend]}]}
+  policyTypes: [Egress]
+""")
+    inv = tmp_path / "inventory.yaml"
+    inv.write_text(yaml.safe_dump(BASE_INVENTORY))
+    assert reach_command(pol, inv, None, "tenant-a/frontend", "tenant-a/backend", "5432", False) == 1
+    out = capsys.readouterr().out
+    assert "NetworkPolicy/tenant-a/named-port spec.ingress" in out
+    assert "note: unmodelled: spec.ingress[0].ports[0].port is the named port 'postgres'" in out
+    assert "note: left out of the verdict (invalid): np.yaml#1: NetworkPolicy/tenant-a/typo" in out
+    assert "operators are case-sensitive: In" in out

@@ -660,7 +660,6 @@ specs:
 
 @pytest.mark.parametrize("clause, note", [
     ("toServices: [{k8sService: {serviceName: x, namespace: tenant-b}}]", "toServices"),
-    ("toRequires: [{matchLabels: {env: prod}}]", "toRequires"),
     ("toGroups: [{aws: {securityGroupsIds: [sg-1]}}]", "toGroups"),
     ("toNodes: [{matchLabels: {role: db}}]", "toNodes"),
     ("icmps: [{fields: [{type: 8, family: IPv4}]}]", "icmps"),
@@ -681,19 +680,36 @@ spec:
 
 
 def test_from_requires_and_from_nodes_in_ingress():
-    """Ingress counterparts (fromRequires, fromNodes, fromGroups) are noted, not crashed on."""
+    """Ingress counterparts (fromNodes, fromGroups) are noted, not crashed on."""
     ps = policies(cnp("u", "tenant-a", """
 spec:
   endpointSelector: {}
   ingress:
-  - fromRequires: [{matchLabels: {env: prod}}]
   - fromNodes: [{matchLabels: {a: b}}]
   - fromGroups: [{aws: {securityGroupsIds: [sg-1]}}]
 """))
     v = flow(ps, "tenant-b/api", "tenant-a/frontend", 80)
     assert v.verdict == "DENIED"
-    assert {"fromRequires", "fromNodes", "fromGroups"} <= {k for n in v.ingress.notes
-                                                         for k in ("fromRequires", "fromNodes", "fromGroups") if k in n}
+    assert {"fromNodes", "fromGroups"} <= {k for n in v.ingress.notes
+                                           for k in ("fromNodes", "fromGroups") if k in n}
+
+
+@pytest.mark.parametrize("key", ["fromRequires", "toRequires"])
+def test_requires_is_rejected_in_cilium_1_20_and_the_note_says_what_it_meant(key):
+    """The Cilium 1.20 CRD (../shared/crds) types fromRequires/toRequires `maxItems: 0` ("Deprecated."):
+    the API server rejects a policy that uses them, so it is left out of the verdict; the warning
+    says what it meant up to 1.18 ("Additional Label Requirements")."""
+    section = "ingress" if key == "fromRequires" else "egress"
+    ps = policies(cnp("req", "tenant-a", f"""
+spec:
+  endpointSelector: {{matchLabels: {{app: backend}}}}
+  {section}:
+  - {key}: [{{matchLabels: {{env: prod}}}}]
+"""))
+    assert ps.policy_refs == []
+    (w,) = ps.warnings
+    assert key in w and "1.19" in w and "up to Cilium 1.18" in w and "rejects" in w
+    assert flow(ps, "tenant-a/frontend", "tenant-a/backend", 80).allowed
 
 
 def test_host_policy_applies_to_host_entity_only():
