@@ -74,6 +74,16 @@ def _tmpl(v: Any) -> bool:
     return isinstance(v, str) and "${" in v
 
 
+def _has_tmpl(v: Any) -> bool:
+    if isinstance(v, str):
+        return "${" in v
+    if isinstance(v, Mapping):
+        return any(_has_tmpl(k) or _has_tmpl(x) for k, x in v.items())
+    if isinstance(v, list):
+        return any(_has_tmpl(x) for x in v)
+    return False
+
+
 def _list(v: Any) -> list:
     return list(v) if isinstance(v, list) else []
 
@@ -122,7 +132,7 @@ def selector_problems(sel: Any, path: str, source: str, strict_values: bool) -> 
             yield Problem(f"{ep}.values", f"operator {op} takes no values", SRC_SELECTOR, "api")
 
 
-def _header_problems(doc: Mapping) -> Iterator[Problem]:
+def header_problems(doc: Mapping) -> Iterator[Problem]:
     kind = doc.get("kind")
     want = POLICY_API_VERSIONS[kind]
     av = doc.get("apiVersion")
@@ -144,7 +154,7 @@ def _header_problems(doc: Mapping) -> Iterator[Problem]:
         yield Problem("metadata.name", "no metadata.name", "the Kubernetes API", "api")
 
 
-def _cilium_api(doc: Mapping) -> Iterator[Problem]:
+def cilium_api_problems(doc: Mapping) -> Iterator[Problem]:
     """What the CRD schema rejects, for the fields the engine reads (the full schema: `crd_problems`)."""
     src = SRC_CRD
     specs: list[tuple[str, Any]] = []
@@ -209,7 +219,7 @@ def _port_number(v: Any) -> int | None:
     return None
 
 
-def _np_api(doc: Mapping) -> Iterator[Problem]:
+def np_api_problems(doc: Mapping) -> Iterator[Problem]:
     """Kubernetes' ValidateNetworkPolicySpec (validation.go) and the NetworkPolicy OpenAPI types."""
     src = SRC_K8S_NP
     spec = doc.get("spec")
@@ -318,8 +328,8 @@ def api_problems(doc: Mapping) -> list[Problem]:
     """What the API server rejects, for a document of a policy kind (cheap; no schema file needed)."""
     if not is_policy_kind(doc):
         return []
-    out = list(_header_problems(doc))
-    out += list(_np_api(doc) if doc.get("kind") == NP_KIND else _cilium_api(doc))
+    out = list(header_problems(doc))
+    out += list(np_api_problems(doc) if doc.get("kind") == NP_KIND else cilium_api_problems(doc))
     return out
 
 
@@ -446,11 +456,23 @@ def _rule_sanitize(r: Mapping, rp: str, ingress: bool, host: bool) -> Iterator[P
             yield from _port_rule(tp, f"{rp}.toPorts[{j}]", ingress, host)
 
 
+SRC_PARSE = "cilium pkg/k8s/apis/cilium.io/v2/cnp_types.go Parse"
+
+
 def sanitize_problems(doc: Mapping) -> list[Problem]:
-    """`Rule.Sanitize` for every rule spec of a CNP/CCNP (rule_validation.go)."""
+    """What the agent's reader refuses: `Parse` (cnp_types.go: an empty policy, a nodeSelector in a
+    namespaced one) and `Rule.Sanitize` for every rule spec (rule_validation.go)."""
     if not isinstance(doc, Mapping) or doc.get("kind") not in (CNP, CCNP):
         return []
     out: list[Problem] = []
+    if doc.get("spec") is None and doc.get("specs") is None:
+        out.append(Problem("spec", f"neither spec nor specs: an empty {doc.get('kind')} (ErrEmptyCNP)", SRC_PARSE,
+                           "agent"))
+    if doc.get("kind") == CNP:
+        for sp, spec in [("spec", doc.get("spec"))] + [(f"specs[{i}]", s) for i, s in enumerate(_list(doc.get("specs")))]:
+            if isinstance(spec, Mapping) and spec.get("nodeSelector") is not None:
+                out.append(Problem(f"{sp}.nodeSelector", "a CiliumNetworkPolicy rule cannot have a nodeSelector "
+                                   "(host policies are cluster-wide)", SRC_PARSE, "agent"))
     specs: list[tuple[str, Any]] = []
     if isinstance(doc.get("spec"), Mapping):
         specs.append(("spec", doc["spec"]))
@@ -527,11 +549,18 @@ def crd_problems(doc: Mapping) -> list[Problem] | None:
         return None
     out = []
     for e in sorted(v.iter_errors(_plain(doc)), key=lambda e: list(map(str, e.absolute_path))):
+        if _has_tmpl(e.instance):
+            continue  # a ${...} GitOps substitution is not judged
         path = _json_path(e.absolute_path)
         msg = e.message
-        if e.validator in ("oneOf", "anyOf") and path in ("spec",) or (path.startswith("specs[") and path.count(".") == 0
-                                                                       and e.validator in ("oneOf", "anyOf")):
+        if path.endswith(("fromRequires", "toRequires")):
+            key = path.rsplit(".", 1)[-1]
+            msg = REQUIRES_REMOVED.format(key=key, side="ingress" if key[0] == "f" else "egress",
+                                          peer="fromEndpoints" if key[0] == "f" else "toEndpoints")
+        if e.validator in ("oneOf", "anyOf") and re.fullmatch(r"spec|specs\[\d+\]", path):
             msg = _schema_hint(e.validator, e.instance)
+        elif len(msg) > 200:
+            msg = msg[:200] + "..."
         out.append(Problem(path, msg, f"{SRC_CRD} ({CRD_FILES[kind]})", "api"))
     return out
 
@@ -555,7 +584,13 @@ def _plain(v: Any) -> Any:
 
 
 def _json_path(parts: Any) -> str:
-    out = ""
+    out, prev = "", ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (("." if out else "") + str(p))
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif prev == "matchLabels" or not str(p).replace("_", "").replace("-", "").isalnum():
+            out += f'["{p}"]'
+        else:
+            out += ("." if out else "") + str(p)
+        prev = str(p)
     return out

@@ -11,6 +11,7 @@ import ipaddress
 from typing import Any, Iterator, Mapping, Sequence
 
 from netpol import labels as L
+from netpol.reach import query as _reach_query
 
 from .base import name_of, namespace_of
 
@@ -129,54 +130,8 @@ def port_entries(rule: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, An
             yield f"toPorts[{j}].ports[{k}]", tp, p
 
 
-def port_range(p: Mapping[str, Any]) -> tuple[int, int] | None:
-    """(first, last) port of a Cilium PortProtocol, (0, 65535) for "every port", None if unknown."""
-    raw = p.get("port")
-    if raw is None or raw == "":
-        return (0, 65535)
-    if has_template(raw):
-        return None
-    first = as_int(raw)
-    if first is None:
-        return None  # named port: a single port, number unknown here
-    if first == 0:
-        return (0, 65535)
-    end = as_int(p.get("endPort"))
-    return (first, end if end and end >= first else first)
-
-
-def protocols_of(p: Mapping[str, Any]) -> tuple[str, ...]:
-    proto = p.get("protocol")
-    if proto in (None, "", "ANY"):
-        return ("TCP", "UDP", "SCTP")
-    return (str(proto),)
-
-
-def rule_covers_port(rule: Mapping[str, Any], port: int, protocol: str, *, explicit: bool = False) -> bool:
-    """Whether an allow rule admits `port/protocol`. A rule without toPorts admits every port, unless
-    `explicit` asks for a rule that names the port."""
-    tps = as_list(rule.get("toPorts"))
-    if not tps:
-        return not explicit
-    for tp in tps:
-        if not is_map(tp):
-            continue
-        ports = as_list(tp.get("ports"))
-        if not ports:
-            if not explicit:
-                return True
-            continue
-        for p in ports:
-            if not is_map(p):
-                continue
-            rng = port_range(p)
-            if rng is None or protocol not in protocols_of(p):
-                continue
-            if explicit and rng[0] == 0:
-                continue
-            if rng[0] <= port <= rng[1]:
-                return True
-    return False
+# Whether a rule admits a port is the engine's answer (netpol/reach/query.py), not a second reading here.
+rule_covers_port = _reach_query.rule_covers_port
 
 
 def explicit_ports(rule: Mapping[str, Any]) -> list[int]:
@@ -240,52 +195,10 @@ def is_empty_selector(sel: Any) -> bool:
     return is_map(sel) and not sel.get("matchLabels") and not sel.get("matchExpressions")
 
 
-def selector_keys(sel: Mapping[str, Any]) -> set[str]:
-    keys = {normalize_label_key(str(k)) for k in (sel.get("matchLabels") or {})}
-    keys |= {normalize_label_key(str(e.get("key", ""))) for e in as_list(sel.get("matchExpressions")) if is_map(e)}
-    return keys
-
-
-def selector_matches(sel: Any, labels: Mapping[str, str]) -> bool:
-    """Whether a label selector selects an endpoint carrying exactly `labels` (unknown or malformed
-    parts never match)."""
-    if not is_map(sel):
-        return False
-    ml = sel.get("matchLabels") or {}
-    if not is_map(ml):
-        return False
-    for k, v in ml.items():
-        if has_template(v) or labels.get(normalize_label_key(str(k))) != v:
-            return False
-    for e in as_list(sel.get("matchExpressions")):
-        if not is_map(e):
-            return False
-        key = normalize_label_key(str(e.get("key", "")))
-        op, values = e.get("operator"), [str(x) for x in as_list(e.get("values"))]
-        have = key in labels
-        if op == "In" and not (have and labels[key] in values):
-            return False
-        if op == "NotIn" and have and labels[key] in values:
-            return False
-        if op == "Exists" and not have:
-            return False
-        if op == "DoesNotExist" and have:
-            return False
-        if op not in SELECTOR_OPERATORS:
-            return False
-    return True
-
-
-def peer_selects(sel: Any, policy: Mapping[str, Any], pod_namespace: str, pod_labels: Mapping[str, str]) -> bool:
-    """Whether an endpoint selector in a rule of `policy` selects the pod (namespace, labels). In a
-    namespaced CiliumNetworkPolicy a selector that does not name the namespace only selects pods of
-    the policy's own namespace (Cilium adds that restriction)."""
-    labels = {**pod_labels, POD_NS: pod_namespace}
-    if not selector_matches(sel, labels):
-        return False
-    if policy.get("kind") == CNP and POD_NS not in selector_keys(sel):
-        return namespace_of(policy) == pod_namespace
-    return True
+# Which pods a selector selects is the engine's answer (netpol/reach/query.py): the same label
+# sources, operators and Cilium namespace scoping the reach engine evaluates.
+selector_matches = _reach_query.selector_matches
+peer_selects = _reach_query.peer_selects
 
 
 def subject_is_namespace_wide(spec: Mapping[str, Any], policy: Mapping[str, Any]) -> bool:

@@ -3,7 +3,9 @@
 Blocks any CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy / networking.k8s.io NetworkPolicy
 whose effect or intent is a blanket default deny:
 * a `default-deny` / `deny-all` name;
-* an empty rule (`ingress: [{}]`, `egress: [{}]`) or an empty section (`ingress: []`);
+* an empty rule (`ingress: [{}]`, `egress: [{}]`): it turns default deny on for that direction and
+  allows nothing; it is not a deny rule (another policy's allow still works). An empty section
+  (`ingress: []`) is a no-op in Cilium and is not reported;
 * a deny rule (`ingressDeny`/`egressDeny`) whose peer is everything (`{}`, entity `all`, entities
   `world`+`cluster`, an empty endpoint selector, 0.0.0.0/0 or ::/0) and that names no port;
 * a NetworkPolicy with an empty podSelector and no rules for a direction it governs.
@@ -58,16 +60,17 @@ def _names_ports(rule: Mapping[str, Any]) -> bool:
 def _cilium(m: Mapping[str, Any]) -> list[Violation]:
     out: list[Violation] = []
     for sp, spec in rule_specs(m):
-        for sec in ALLOW_SECTIONS:
-            if sec in spec and is_list_empty(spec.get(sec)):
-                out.append(violation(
-                    m, f"{sp}.{sec}", f"empty `{sec}` list allows nothing: its only possible effect is to switch "
-                    f"the selected endpoints to {sec} default deny", FIX_REMOVE.replace("delete it", f"remove `{sec}`")))
+        # `ingress: []` / `egress: []` are no-ops: Cilium's Rule.Sanitize turns default deny on only
+        # when `len(r.Ingress) > 0 || len(r.IngressDeny) > 0` (pkg/policy/api/rule_validation.go), so
+        # an empty list neither allows nor denies anything and is not reported here.
         for rp, sec, r in iter_rules(sp, spec, ALLOW_SECTIONS):
             if is_empty_rule(r):
                 out.append(violation(
-                    m, rp, f"empty {sec} rule `{{}}` is the explicit default-deny idiom (it allows nothing)",
-                    FIX_REMOVE.replace("delete it", "delete the rule")))
+                    m, rp, f"empty {sec} rule `{{}}` puts the selected endpoints into {sec} default deny and allows "
+                    f"nothing itself; it is not a deny rule, so an allow from another policy still works "
+                    f"(the explicit default-deny idiom)",
+                    "delete the rule: the baselines already select every endpoint, which puts it into default "
+                    "deny in both directions"))
         for rp, sec, r in iter_rules(sp, spec, DENY_SECTIONS):
             if is_empty_rule(r):
                 out.append(violation(m, rp, f"empty {sec} rule `{{}}`: a blanket deny", FIX_REMOVE.replace(
@@ -98,7 +101,9 @@ def _netpol(m: Mapping[str, Any]) -> list[Violation]:
         if t in types and not as_list(spec.get(key)):
             out.append(violation(
                 m, f"spec.{key}", f"NetworkPolicy selects every pod (empty podSelector) with no {key} rules: "
-                f"a blanket {key} default deny", FIX_REMOVE))
+                f"a blanket {key} default deny (Cilium translates it into an allow-nothing entry with default "
+                f"deny on; it is not a deny rule, so another policy's allow still works)",
+                "delete it: the baselines already put every endpoint into default deny"))
     return out
 
 

@@ -1,16 +1,29 @@
-"""`cilium-policy-valid`: what Cilium (or its CRD schema) would reject or misread.
+"""`cilium-policy-valid`: what Kubernetes or Cilium would refuse, or read otherwise than written.
 
-Per rule spec (`spec` and each `specs[i]`) of a CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy:
-* neither `spec` nor `specs`, or a spec without any rule section (ingress, ingressDeny, egress,
-  egressDeny);
-* not exactly one of endpointSelector / nodeSelector (and nodeSelector only in the cluster-wide kind);
-* a port that is not a numeric string in 1-65535 (named ports, integers, "0" and out-of-range
-  numbers), an endPort outside 1-65535 or below its port, more than 40 ports in one toPorts entry;
-* a protocol outside the CRD's enum (TCP, UDP, SCTP, VRRP, IGMP, ANY; case-sensitive);
-* a label selector with an unknown operator, In/NotIn without values, Exists/DoesNotExist with values,
-  non-string matchLabels values (an unquoted `true` in YAML);
-* more than one peer kind in one rule (Cilium: "Combining X and Y is not supported yet"), `icmps`
-  together with `toPorts`, DNS L7 rules on ingress.
+The rule rests on the sources Kubernetes and Cilium themselves use, through the engine's
+`netpol.reach.validate` (the reach engine leaves the same documents out of its verdicts):
+
+* CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy: the real CRD schemas (jsonschema over the
+  CRDs of cilium/cilium pkg/k8s/apis/cilium.io/client/crds/v2/, read from `../shared/crds` beside the
+  repository or `$NETPOL_CRDS_DIR`): one of endpointSelector/nodeSelector, at least one rule section,
+  ports typed as strings, the protocol enum (TCP, UDP, SCTP, VRRP, IGMP, ANY; case-sensitive), the
+  selector operator enum (In, NotIn, Exists, DoesNotExist; `in` is not `In`), 40 ports per entry,
+  string label values. Without jsonschema or the CRD files, the structural subset of
+  `validate.cilium_api_problems` stands in.
+* Then what the agent's `Rule.Sanitize` refuses (cilium pkg/policy/api/rule_validation.go): two L3
+  peer kinds in one rule ("Combining X and Y is not supported yet"), `icmps` with `toPorts`, DNS rules
+  on ingress, L7 rules on a port "0" or on a protocol other than TCP (DNS excepted), ports that do not
+  parse (e.g. "70000"; port "0" is valid: every port, which `no-port-any` judges), unknown entities,
+  CIDRs that do not parse, an `except` outside its CIDR.
+* NetworkPolicy: Kubernetes' `ValidateNetworkPolicy` (pkg/apis/networking/validation/validation.go):
+  ports 1-65535 or a port name, endPort only with a numeric port and not below it, protocols
+  TCP/UDP/SCTP, one kind of peer (ipBlock or selectors), `except` a strict subset of `cidr`.
+* Every kind: the apiVersion the kind is served under (`apiversion` is not `apiVersion`), a name.
+* Read otherwise than written (accepted, but not what the author meant): In/NotIn without values
+  and Exists/DoesNotExist with values (apimachinery `LabelSelectorAsSelector` refuses them; Cilium's
+  CRD does not check), endPort below port (not a range).
+* What Cilium's reader refuses before Sanitize (pkg/k8s/apis/cilium.io/v2/cnp_types.go `Parse`): a
+  policy with neither `spec` nor `specs` (ErrEmptyCNP), a nodeSelector in a namespaced policy.
 Values holding `${...}` substitution variables are not judged.
 """
 
@@ -18,160 +31,106 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from .base import CILIUM_KINDS, MANDATORY, Context, Rule, Violation, violation
-from .cilium import (
-    CCNP, CILIUM_PROTOCOLS, SECTIONS, SELECTOR_OPERATORS, as_int, as_list, has_template, is_cilium_policy, is_list,
-    is_map, iter_rules, peer_kinds, rule_specs,
-)
+from netpol.reach import validate as V
+
+from .base import MANDATORY, POLICY_KINDS, Context, Rule, Violation, violation
+from .cilium import as_int, as_list, is_map, iter_rules, rule_specs
 
 NAME = "cilium-policy-valid"
-SELECTOR_PEERS = ("fromEndpoints", "toEndpoints", "fromNodes", "toNodes", "fromRequires", "toRequires")
-MAX_PORTS = 40
+SRC_SELECTOR = "apimachinery LabelSelectorAsSelector"
 
 
-def _selector(m: Mapping[str, Any], path: str, sel: Any) -> list[Violation]:
-    if not is_map(sel):
-        return [violation(m, path, "label selector is not an object", "use `{matchLabels: {...}}` or `{}`")]
-    out: list[Violation] = []
-    ml = sel.get("matchLabels")
-    if ml is not None:
-        if not is_map(ml):
-            out.append(violation(m, f"{path}.matchLabels", "matchLabels is not a map", "use `key: \"value\"` pairs"))
-        else:
-            for k, v in ml.items():
-                if not isinstance(v, str):
-                    out.append(violation(m, f"{path}.matchLabels[\"{k}\"]", f"label value {v!r} is not a string",
-                                         f'quote it: "{str(v).lower() if isinstance(v, bool) else v}"'))
-    exprs = sel.get("matchExpressions")
-    if exprs is not None and not is_list(exprs):
-        out.append(violation(m, f"{path}.matchExpressions", "matchExpressions is not a list", "use a list"))
-    for i, e in enumerate(as_list(exprs)):
-        ep = f"{path}.matchExpressions[{i}]"
-        if not is_map(e):
-            out.append(violation(m, ep, "expression is not an object", "use `{key, operator, values}`"))
+def _fix(p: V.Problem) -> str:
+    m = p.message
+    if "case-sensitive" in m and "operator" in p.path:
+        return "write the operator as " + m.split("case-sensitive: ")[1].rstrip(")")
+    if "apiVersion" in p.path:
+        return "spell the key `apiVersion` and use the version the kind is served under"
+    if "Requires" in p.path:
+        return m.split("; write ", 1)[1] if "; write " in m else "remove the field and write the requirement into the peer selectors"
+    if "combining" in m.lower():
+        return "split it into one rule per peer kind"
+    if "icmps" in m:
+        return "put the ICMP types in a rule of their own"
+    if "DNS rules are not allowed on ingress" in m:
+        return "move the DNS rule to an egress rule towards kube-dns"
+    if "not a string" in m or "is not of type 'string'" in m:
+        return "quote the value: the field is a string"
+    return f"make it valid as {p.source} requires"
+
+
+def _violations(m: Mapping[str, Any], problems: list[V.Problem]) -> list[Violation]:
+    out, seen = [], set()
+    for p in problems:
+        if (p.path, p.message) in seen:
             continue
-        op, values = e.get("operator"), e.get("values")
-        if not e.get("key"):
-            out.append(violation(m, f"{ep}.key", "expression has no key", "name the label key"))
-        if op not in SELECTOR_OPERATORS:
-            out.append(violation(m, f"{ep}.operator", f"unknown selector operator {op!r}",
-                                 f"use one of {', '.join(SELECTOR_OPERATORS)}"))
-        elif op in ("In", "NotIn") and not as_list(values):
-            out.append(violation(m, f"{ep}.values", f"operator {op} without values selects nothing",
-                                 "list the values"))
-        elif op in ("Exists", "DoesNotExist") and as_list(values):
-            out.append(violation(m, f"{ep}.values", f"operator {op} takes no values", "remove `values`"))
+        seen.add((p.path, p.message))
+        who = "the API server rejects the policy" if p.gate == "api" else "the Cilium agent does not import the policy"
+        out.append(violation(m, p.path, f"{p.message} ({who}; {p.source})", _fix(p)))
     return out
 
 
-def _port(m: Mapping[str, Any], path: str, p: Any) -> Iterator[Violation]:
-    if not is_map(p):
-        yield violation(m, path, "port entry is not an object", 'use `{port: "443", protocol: TCP}`')
-        return
-    raw = p.get("port")
-    if raw is not None and not has_template(raw):
-        if not isinstance(raw, str):
-            yield violation(m, f"{path}.port", f"port {raw!r} is a number; the CRD types ports as strings",
-                            f'quote it: "{as_int(raw) if as_int(raw) is not None else raw}"')
-        elif not raw.isdigit():
-            yield violation(m, f"{path}.port", f"port {raw!r} is not a numeric string (named ports depend on the "
-                            "pods' container specs and cannot be checked)", "use the port number")
-        elif not 1 <= int(raw) <= 65535:
-            yield violation(m, f"{path}.port", f"port {raw} is outside 1-65535", "use a port in 1-65535")
-    end = p.get("endPort")
-    if end is not None and not has_template(end):
-        n, start = as_int(end), as_int(raw)
-        if n is None or isinstance(end, str) or not 1 <= n <= 65535:
-            yield violation(m, f"{path}.endPort", f"endPort {end!r} is not an integer in 1-65535",
-                            "use an integer port number")
-        elif start is not None and n < start:
-            yield violation(m, f"{path}.endPort", f"endPort {n} is below port {start}", "make endPort >= port")
-    proto = p.get("protocol")
-    if proto is not None and not has_template(proto) and proto not in CILIUM_PROTOCOLS:
-        yield violation(m, f"{path}.protocol", f"unknown protocol {proto!r}",
-                        f"use one of {', '.join(CILIUM_PROTOCOLS)} (upper case; ICMP goes in `icmps`)")
+def _selectors(m: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    for sp, spec in rule_specs(m):
+        for k in ("endpointSelector", "nodeSelector"):
+            if spec.get(k) is not None:
+                yield f"{sp}.{k}", spec.get(k)
+        for rp, _, r in iter_rules(sp, spec):
+            for key in ("fromEndpoints", "toEndpoints", "fromNodes", "toNodes"):
+                for i, s in enumerate(as_list(r.get(key))):
+                    yield f"{rp}.{key}[{i}]", s
 
 
-def _rule(m: Mapping[str, Any], rp: str, sec: str, r: Mapping[str, Any]) -> list[Violation]:
+def _misread(m: Mapping[str, Any]) -> list[Violation]:
+    """Accepted by the API server and the agent, but not what it says."""
     out: list[Violation] = []
-    kinds = peer_kinds(r, sec)
-    if len(kinds) > 1:
-        out.append(violation(m, rp, f"rule combines peer kinds {' and '.join(kinds)}, which Cilium rejects "
-                             "(\"Combining ... is not supported yet\")", "split it into one rule per peer kind"))
-    if r.get("icmps") and r.get("toPorts"):
-        out.append(violation(m, rp, "rule combines `icmps` and `toPorts`, which Cilium rejects",
-                             "put the ICMP types in a rule of their own"))
-    for key in SELECTOR_PEERS:
-        for i, s in enumerate(as_list(r.get(key))):
-            out += _selector(m, f"{rp}.{key}[{i}]", s)
-    tps = r.get("toPorts")
-    if tps is not None and not is_list(tps):
-        out.append(violation(m, f"{rp}.toPorts", "toPorts is not a list", "use a list of `{ports: [...]}`"))
-    for j, tp in enumerate(as_list(tps)):
-        tpp = f"{rp}.toPorts[{j}]"
-        if not is_map(tp):
-            out.append(violation(m, tpp, "toPorts entry is not an object", "use `{ports: [...]}`"))
+    for path, sel in _selectors(m):
+        if not is_map(sel):
             continue
-        ports = as_list(tp.get("ports"))
-        if len(ports) > MAX_PORTS:
-            out.append(violation(m, f"{tpp}.ports", f"{len(ports)} ports in one entry (the CRD allows {MAX_PORTS})",
-                                 "split them over several toPorts entries"))
-        for k, p in enumerate(ports):
-            out += list(_port(m, f"{tpp}.ports[{k}]", p))
-        rules = tp.get("rules")
-        if sec.startswith("ingress") and is_map(rules) and rules.get("dns"):
-            out.append(violation(m, f"{tpp}.rules.dns", "DNS L7 rules are not supported on ingress",
-                                 "move the DNS rule to an egress rule towards kube-dns"))
+        for i, e in enumerate(as_list(sel.get("matchExpressions"))):
+            if not is_map(e):
+                continue
+            op, values, ep = e.get("operator"), as_list(e.get("values")), f"{path}.matchExpressions[{i}]"
+            if op in ("In", "NotIn") and not values:
+                out.append(violation(m, f"{ep}.values", f"operator {op} without values: the selector cannot be "
+                                     f"converted ({SRC_SELECTOR}) and selects nothing", "list the values"))
+            elif op in ("Exists", "DoesNotExist") and values:
+                out.append(violation(m, f"{ep}.values", f"operator {op} takes no values ({SRC_SELECTOR})",
+                                     "remove `values`"))
+    for sp, spec in rule_specs(m):
+        for rp, _, r in iter_rules(sp, spec):
+            for j, tp in enumerate(as_list(r.get("toPorts"))):
+                for k, p in enumerate(as_list(tp.get("ports")) if is_map(tp) else []):
+                    if not is_map(p) or V._tmpl(p.get("endPort")):
+                        continue
+                    start, end = as_int(p.get("port")), as_int(p.get("endPort"))
+                    if start and end and end < start:
+                        out.append(violation(m, f"{rp}.toPorts[{j}].ports[{k}].endPort",
+                                             f"endPort {end} is below port {start}: this is not a range",
+                                             "make endPort >= port"))
     return out
 
 
 def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
-    if not is_cilium_policy(m):
+    kind = m.get("kind")
+    if kind not in V.POLICY_API_VERSIONS:
         return []
-    specs = rule_specs(m)
-    out: list[Violation] = []
-    if m.get("spec") is None and m.get("specs") is None:
-        return [violation(m, "spec", "no `spec` or `specs`: the policy has no rules",
-                          "add a rule spec (`spec:` with an endpointSelector and ingress/egress rules)")]
-    if m.get("spec") is not None and not is_map(m.get("spec")):
-        out.append(violation(m, "spec", "`spec` is not an object", "make it a rule spec"))
-    if m.get("specs") is not None and not is_list(m.get("specs")):
-        out.append(violation(m, "specs", "`specs` is not a list", "make it a list of rule specs"))
-    for i, s in enumerate(as_list(m.get("specs"))):
-        if not is_map(s):
-            out.append(violation(m, f"specs[{i}]", "rule spec is not an object", "make it a rule spec"))
-    for sp, spec in specs:
-        selectors = [k for k in ("endpointSelector", "nodeSelector") if spec.get(k) is not None]
-        if len(selectors) != 1:
-            out.append(violation(
-                m, sp, f"rule spec has {'both' if selectors else 'neither'} endpointSelector {'and' if selectors else 'nor'} "
-                "nodeSelector; Cilium needs exactly one", "select endpoints with `endpointSelector` (or nodes with "
-                "`nodeSelector` in a CiliumClusterwideNetworkPolicy)"))
-        if spec.get("nodeSelector") is not None and m.get("kind") != CCNP:
-            out.append(violation(m, f"{sp}.nodeSelector", "nodeSelector is only valid in a "
-                                 "CiliumClusterwideNetworkPolicy", "use endpointSelector, or make it cluster-wide"))
-        for k in selectors:
-            out += _selector(m, f"{sp}.{k}", spec.get(k))
-        if all(spec.get(s) is None for s in SECTIONS):
-            out.append(violation(m, sp, "rule spec has no rule section (ingress, ingressDeny, egress or egressDeny); "
-                                 "recent Cilium rejects it", "add the rules, or delete the rule spec"))
-        for s in SECTIONS:
-            v = spec.get(s)
-            if v is not None and not is_list(v):
-                out.append(violation(m, f"{sp}.{s}", f"`{s}` is not a list", "make it a list of rules"))
-            for i, r in enumerate(as_list(v)):
-                if not is_map(r):
-                    out.append(violation(m, f"{sp}.{s}[{i}]", "rule is not an object", "make it a rule object"))
-        for rp, sec, r in iter_rules(sp, spec):
-            out += _rule(m, rp, sec, r)
-    return out
+    doc = V._plain(m)
+    problems = list(V.header_problems(doc))
+    if kind == V.NP_KIND:
+        problems += V.np_api_problems(doc)
+        return _violations(m, problems)
+    crd = V.crd_problems(doc)
+    problems += crd if crd is not None else list(V.cilium_api_problems(doc))
+    problems += V.sanitize_problems(doc)
+    return _violations(m, problems) + _misread(m)
 
 
 RULE = Rule(
     name=NAME,
-    description="Cilium policies are valid: one subject selector, at least one rule section, numeric ports in "
-                "1-65535, known protocols and operators, one peer kind per rule.",
+    description="Cilium and Kubernetes network policies are what the API server (CRD schema, NetworkPolicy "
+                "validation) and the Cilium agent (Rule.Sanitize) accept, and say what they mean.",
     enforcement=MANDATORY,
     resource=check,
-    kinds=CILIUM_KINDS,
+    kinds=POLICY_KINDS,
 )

@@ -207,9 +207,11 @@ def cases() -> list[Case]:
         _c("deny-empty-egress-rule-in-specs", DENY, cnp("shop-x", "shop", specs=[world443, {"endpointSelector": {},
                                                                                            "egress": [{}]}]),
            0, "specs[1].egress[0]"),
-        _c("deny-empty-section", DENY, ccnp("no-egress", {"endpointSelector": {"matchLabels": {"a": "b"}},
-                                                          "ingress": [{"fromEntities": ["cluster"], "toPorts": TCP443}],
-                                                          "egress": []}), 0, "spec.egress"),
+        # `egress: []` is a no-op in Cilium (Sanitize: default deny only when len(Egress) > 0): no deny.
+        _c("ok-empty-section-is-a-no-op", DENY, ccnp("no-egress", {"endpointSelector": {"matchLabels": {"a": "b"}},
+                                                                   "ingress": [{"fromEntities": ["cluster"],
+                                                                                "toPorts": TCP443}],
+                                                                   "egress": []}), None),
         _c("deny-rule-all", DENY, ccnp("block", {"endpointSelector": {}, "egressDeny": [{"toEntities": ["all"]}]}), 0,
            "spec.egressDeny[0]"),
         _c("deny-rule-world-cluster", DENY, cnp("block", "shop", {"endpointSelector": {}, "ingressDeny": [
@@ -372,9 +374,27 @@ def cases() -> list[Case]:
         _c("valid-no-rule-section", VALID, cnp("x", "shop", {"endpointSelector": {}, "description": "nothing"}), 0,
            "spec"),
         _c("valid-no-spec", VALID, cnp("x", "shop"), 0, "spec"),
-        _c("valid-named-port", VALID, cnp("x", "shop", {"endpointSelector": {}, "egress": [
-            {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "https", "protocol": "TCP"}]}]}]}), 0,
-           "spec.egress[0].toPorts[0].ports[0].port"),
+        # Named ports are valid (CRD pattern, Sanitize's IANA service names); port "0" is every port.
+        _c("ok-valid-named-port", VALID, cnp("x", "shop", {"endpointSelector": {}, "egress": [
+            {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "https", "protocol": "TCP"}]}]}]}), None),
+        _c("ok-valid-port-zero", VALID, cnp("x", "shop", {"endpointSelector": {}, "egress": [
+            {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "0", "protocol": "TCP"}]}]}]}), None),
+        _c("valid-operator-lowercase", VALID, cnp("x", "shop", {"endpointSelector": {"matchExpressions": [
+            {"key": "app", "operator": "in", "values": ["a"]}]}, "egress": [
+            {"toEntities": ["world"], "toPorts": TCP443}]}), 0, "spec.endpointSelector.matchExpressions[0].operator"),
+        _c("valid-l7-on-any-protocol", VALID, cnp("x", "shop", {"endpointSelector": {}, "egress": [
+            {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "80"}], "rules": {"http": [{"path": "/"}]}}]}]}),
+           0, "spec.egress[0].toPorts[0].ports[0].protocol"),
+        _c("valid-requires-removed", VALID, cnp("x", "shop", {"endpointSelector": {}, "ingress": [
+            {"fromEndpoints": [{}], "fromRequires": [{"matchLabels": {"env": "prod"}}]}]}), 0,
+           "spec.ingress[0].fromRequires"),
+        _c("valid-netpol-bad-peer", VALID, netpol("np", "shop", {"podSelector": {}, "ingress": [
+            {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}]}]}), 0, "spec.ingress[0].from[0]"),
+        _c("valid-netpol-endport-named", VALID, netpol("np", "shop", {"podSelector": {}, "egress": [
+            {"ports": [{"port": "https", "endPort": 500}]}]}), 0, "spec.egress[0].ports[0].endPort"),
+        _c("ok-valid-netpol", VALID, netpol("np", "shop", {"podSelector": {"matchLabels": {"app": "db"}}, "ingress": [
+            {"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"a": "b"}}}],
+             "ports": [{"port": 5432, "endPort": 5440}]}]}), None),
         _c("valid-port-range", VALID, cnp("x", "shop", {"endpointSelector": {}, "egress": [
             {"toEntities": ["world"], "toPorts": [{"ports": [{"port": "70000", "protocol": "TCP"}]}]}]}), 0,
            "spec.egress[0].toPorts[0].ports[0].port"),
