@@ -22,8 +22,12 @@ Decisions:
   guardrail that judges it (the program enforces its own list at start-up).
 * `inventory` belongs to the reachability invariants (issue 8); here it is only checked to exist.
 * Exit codes: 1 when any mandatory violation, 0 otherwise (advisory ones included), 2 on bad input
-  (missing/unreadable path, YAML that does not parse, no Kubernetes object found, bad stack config,
-  bad flag combination) with a one-line reason naming the file.
+  (missing path, no Kubernetes object found, bad stack config, bad flag combination) with a one-line
+  reason naming the file. A file that does not parse (a Helm or Go template) is reported on stderr and
+  skipped; the rest is still checked and reported, and the exit code is 2.
+* Every `--manifests` finding names the file and the document's index in it (`file#index`; JSON:
+  `file`, `document`); the same kind/namespace/name declared twice is a warning naming both places;
+  documents of kinds no rule checks are counted and listed.
 """
 
 from __future__ import annotations
@@ -32,14 +36,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from policies.rules import RULES, Context, Finding, ProviderInfo, run
-from policies.rules.base import DEFAULT_DIRECT_APPLY_STACKS
+from policies.rules.base import DEFAULT_DIRECT_APPLY_STACKS, NAMESPACE_KINDS
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -61,11 +65,13 @@ def yaml_files(root: Path) -> list[Path]:
 
 
 def _objects(doc: Any) -> Iterable[dict]:
+    """The Kubernetes objects of one document: `kind: List` expanded; a document with a kind but
+    without a (correctly spelled) apiVersion is kept, so `cilium-policy-valid` reports it."""
     if not isinstance(doc, dict):
         return []
     if doc.get("kind") == "List" and isinstance(doc.get("items"), list):
         return [d for item in doc["items"] for d in _objects(item)]
-    if isinstance(doc.get("apiVersion"), str) and isinstance(doc.get("kind"), str):
+    if isinstance(doc.get("kind"), str):
         return [doc]
     return []
 
@@ -98,25 +104,91 @@ def _parse(f: Path, text: str) -> list[Any]:
         raise CheckInputError(f"{f}:{where}: not valid YAML: {problem}") from None
 
 
-def load_manifests(root: Path) -> list[dict]:
-    """Every Kubernetes object in the YAML files below `root` (a folder or one file), in path order."""
+@dataclass
+class ManifestTree:
+    """What `--manifests` read: the objects, where each came from (file, document index), the files
+    that did not parse, and the documents skipped because they have no kind."""
+
+    objects: list[dict] = field(default_factory=list)
+    origins: list[tuple[str, int]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    no_kind: list[str] = field(default_factory=list)
+
+    def where(self, i: int) -> str:
+        f, d = self.origins[i]
+        return f"{f}#{d}"
+
+    def duplicates(self) -> list[str]:
+        """The same kind/namespace/name declared more than once (applied, the later one wins)."""
+        seen: dict[tuple[str, str, str], list[int]] = {}
+        for i, m in enumerate(self.objects):
+            md = m.get("metadata") if isinstance(m.get("metadata"), dict) else {}
+            key = (str(m.get("kind")), str(md.get("namespace") or ""), str(md.get("name") or ""))
+            if key[2]:
+                seen.setdefault(key, []).append(i)
+        out = []
+        for (kind, ns, name), idx in seen.items():
+            if len(idx) > 1:
+                files = sorted({self.origins[i][0] for i in idx})
+                what = f"{kind} {ns + '/' if ns else ''}{name}"
+                place = "files" if len(files) > 1 else "file"
+                out.append(f"{what} is declared {len(idx)} times ({', '.join(self.where(i) for i in idx)}) in "
+                           f"{len(files)} {place} ({', '.join(files)}): applied together, the last one replaces the "
+                           "others, and each is checked on its own")
+        return out
+
+
+def read_tree(root: Path) -> ManifestTree:
+    """Every Kubernetes object in the YAML files below `root` (a folder or one file), in path order.
+    A file that does not parse (a Helm or Go template) is recorded and skipped; the rest is read."""
     if not root.exists():
         raise CheckInputError(f"{root}: no such file or directory")
     files = yaml_files(root)
     if not files:
         raise CheckInputError(f"{root}: no YAML files (*.yaml, *.yml) found")
-    out: list[dict] = []
+    tree = ManifestTree()
     for f in files:
+        name = str(f.relative_to(root)) if root.is_dir() else str(f)
         try:
             text = f.read_text(encoding="utf-8")
+            docs = _parse(f, text)
         except (OSError, UnicodeDecodeError) as e:
-            raise CheckInputError(f"{f}: cannot read: {e}") from None
-        docs = _parse(f, text)
-        for d in docs:
-            out += _objects(d)
-    if not out:
+            tree.unreadable.append(f"{f}: cannot read: {e}")
+            continue
+        except CheckInputError as e:
+            hint = " (a Helm or Go template?)" if "{{" in text else ""
+            tree.unreadable.append(f"{e}{hint}: skipped, the other files are checked")
+            continue
+        for i, d in enumerate(docs):
+            objs = list(_objects(d))
+            if not objs and isinstance(d, dict):
+                tree.no_kind.append(f"{name}#{i}")
+            for o in objs:
+                tree.objects.append(o)
+                tree.origins.append((name, i))
+    if not tree.objects and not tree.unreadable:
         raise CheckInputError(f"{root}: no Kubernetes objects (documents with apiVersion and kind) in "
                               f"{len(files)} YAML file(s)")
+    return tree
+
+
+def load_manifests(root: Path) -> list[dict]:
+    """Every Kubernetes object in the YAML files below `root` (a folder or one file), in path order."""
+    return read_tree(root).objects
+
+
+def unchecked_kinds(tree: ManifestTree) -> dict[str, list[str]]:
+    """Documents of kinds no rule looks at, with where they are (counted and listed, not dropped)."""
+    known = set(NAMESPACE_KINDS) | {"PrometheusRule"}
+    for r in RULES:
+        if r.kinds:
+            known |= set(r.kinds)
+    out: dict[str, list[str]] = {}
+    for i, m in enumerate(tree.objects):
+        if m.get("kind") not in known:
+            out.setdefault(str(m.get("kind")), []).append(tree.where(i))
+    if tree.no_kind:
+        out["(no kind)"] = list(tree.no_kind)
     return out
 
 
@@ -179,7 +251,15 @@ def stack_reach_inputs(stack: str, inventory: Path | None):
 
 # --- output ------------------------------------------------------------------------------------
 
-def _print_table(findings: list[Finding], n_objects: int, source: str) -> None:
+def _finding_json(f: Finding, tree: ManifestTree | None) -> dict[str, Any]:
+    out: dict[str, Any] = f.as_json()
+    if tree is not None and f.index is not None and 0 <= f.index < len(tree.origins):
+        out["file"], out["document"] = tree.origins[f.index]
+    return out
+
+
+def _print_table(findings: list[Finding], n_objects: int, source: str, tree: ManifestTree | None,
+                 notes: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -194,8 +274,13 @@ def _print_table(findings: list[Finding], n_objects: int, source: str) -> None:
         t.add_column("message")
         for f in findings:
             style = "red" if f.enforcement == "mandatory" else "yellow"
-            t.add_row(f.policy, f"[{style}]{f.enforcement}[/]", f.resource, f.message)
+            res = f.resource
+            if tree is not None and f.index is not None and 0 <= f.index < len(tree.origins):
+                res = f"{res}\n{tree.where(f.index)}"
+            t.add_row(f.policy, f"[{style}]{f.enforcement}[/]", res, f.message)
         console.print(t)
+    for n in notes:
+        console.print(n, highlight=False, markup=False)
     verdict = "[bold red]FAIL[/]" if mandatory else "[bold green]PASS[/]"
     console.print(f"{verdict} {mandatory} mandatory, {advisory} advisory violation(s); {n_objects} objects, "
                   f"{len(RULES)} rules ({source})", highlight=False)
@@ -203,7 +288,9 @@ def _print_table(findings: list[Finding], n_objects: int, source: str) -> None:
 
 def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, inventory: Path | None,
                   as_json: bool) -> int:
-    """Run the rules; print a table (or JSON); return the exit code (0 clean/advisory, 1 mandatory, 2 bad input)."""
+    """Run the rules; print a table (or JSON); return the exit code (0 clean/advisory, 1 mandatory, 2 bad
+    input: also when some file could not be read, after checking the rest)."""
+    tree: ManifestTree | None = None
     try:
         if (stack is None) == (manifests is None):
             raise CheckInputError("give exactly one of --stack STACK or --manifests DIR")
@@ -215,16 +302,35 @@ def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, 
             ctx = replace(ctx, reach=stack_reach_inputs(stack, inventory))
         else:
             assert manifests is not None
-            objs = load_manifests(Path(manifests))
+            tree = read_tree(Path(manifests))
+            objs = tree.objects
             ctx, source, with_stack_rules = Context(), str(manifests), stack_rules
             if inventory is not None:
                 ctx = replace(ctx, reach=file_reach_inputs(inventory))
     except CheckInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    for u in tree.unreadable if tree else ():
+        print(f"error: {u}", file=sys.stderr)
     findings = run(objs, ctx, stack_rules=with_stack_rules)
+    warnings = tree.duplicates() if tree else []
+    unchecked = unchecked_kinds(tree) if tree else {}
+    notes = [f"warning: {w}" for w in warnings]
+    if unchecked:
+        n = sum(len(v) for v in unchecked.values())
+        notes.append(f"note: {n} document(s) of kinds no rule checks: " + "; ".join(
+            f"{k} x{len(v)} ({', '.join(v[:3])}{', ...' if len(v) > 3 else ''})" for k, v in sorted(unchecked.items())))
+    if tree and tree.unreadable:
+        notes.append(f"note: {len(tree.unreadable)} file(s) could not be read and were not checked (exit 2)")
     if as_json:
-        sys.stdout.write(json.dumps({"violations": [f.as_json() for f in findings]}, indent=2) + "\n")
+        body: dict[str, Any] = {"violations": [_finding_json(f, tree) for f in findings]}
+        if tree is not None:
+            body["warnings"] = warnings
+            body["unchecked"] = unchecked
+            body["unreadable"] = list(tree.unreadable)
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
-        _print_table(findings, len(objs), source)
+        _print_table(findings, len(objs), source, tree, notes)
+    if tree and tree.unreadable:
+        return EXIT_BAD_INPUT
     return EXIT_VIOLATIONS if any(f.enforcement == "mandatory" for f in findings) else EXIT_OK

@@ -44,7 +44,10 @@ def test_manifests_tree_with_violations(tmp_path, capsys):
         ("no-hardcoded-ips", "mandatory", "CiliumNetworkPolicy shop/shop-x"),
         ("no-profile-on-platform-namespace", "mandatory", "Namespace monitoring"),
     }
-    assert all(set(v) == {"policy", "enforcement", "resource", "message"} for v in vs)
+    assert all(set(v) == {"policy", "enforcement", "resource", "message", "file", "document"} for v in vs)
+    assert {(v["resource"], v["file"], v["document"]) for v in vs} == {
+        # the comment before the first `---` is not a document of its own: the policy is document 0
+        ("CiliumNetworkPolicy shop/shop-x", "a/policies.yaml", 0), ("Namespace monitoring", "b/ns.yml", 0)}
     assert "spec.egress[0].toCIDR[0]" in next(v["message"] for v in vs if v["policy"] == "no-hardcoded-ips")
 
 
@@ -154,3 +157,59 @@ def test_cli_wiring(tmp_path):
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 1, p.stderr
     assert [v["policy"] for v in json.loads(p.stdout)["violations"]] == ["no-hardcoded-ips"]
+
+
+def run_full(capsys, path) -> tuple[int, dict, str]:
+    rc = check_command(None, path, False, None, True)
+    out, err = capsys.readouterr()
+    return rc, json.loads(out), err
+
+
+def test_template_file_is_reported_and_skipped_the_rest_is_checked(tmp_path, capsys):
+    """A Helm template does not parse as YAML: it is named on stderr and skipped; the other files are
+    still checked and reported; exit 2 says some input was unreadable."""
+    write(tmp_path, "chart/templates/np.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n"
+          "  name: {{ .Release.Name }}\n{{- if .Values.x }}\nspec: {}\n{{- end }}\n")
+    write(tmp_path, "plain.yaml", cnp("shop-x", "shop", egress_443(toCIDR=["10.0.0.0/8"])))
+    rc, body, err = run_full(capsys, tmp_path)
+    assert rc == 2
+    assert "chart/templates/np.yaml" in err and "skipped" in err and err.startswith("error: ")
+    assert [(v["policy"], v["file"], v["document"]) for v in body["violations"]] == [
+        ("no-hardcoded-ips", "plain.yaml", 0)]
+    assert len(body["unreadable"]) == 1
+
+
+def test_same_object_in_two_files_is_a_warning_naming_both(tmp_path, capsys):
+    write(tmp_path, "a.yaml", cnp("shop-x", "shop", egress_443(toEntities=["world"])))
+    write(tmp_path, "b.yaml", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+          cnp("shop-x", "shop", egress_443(toEntities=["world"])))
+    rc, body, _ = run_full(capsys, tmp_path)
+    assert rc == 0 and body["violations"] == []
+    (w,) = body["warnings"]
+    assert "CiliumNetworkPolicy shop/shop-x" in w and "a.yaml#0" in w and "b.yaml#1" in w
+    check_command(None, tmp_path, False, None, False)
+    assert "warning: CiliumNetworkPolicy shop/shop-x is declared 2 times" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, path", [
+    ("apiversion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: x, namespace: shop}\n"
+     "spec:\n  endpointSelector: {}\n  egress: [{toEntities: [world], toPorts: [{ports: [{port: '443', protocol: TCP}]}]}]\n",
+     "apiVersion"),
+    ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: shop}\n"
+     "spec:\n  podSelector: {matchExpressions: [{key: app, operator: in, values: [a]}]}\n  policyTypes: [Ingress]\n",
+     "spec.podSelector.matchExpressions[0].operator"),
+])
+def test_documents_the_api_server_rejects_are_invalid(tmp_path, capsys, text, path):
+    write(tmp_path, "x.yaml", text)
+    rc, body, _ = run_full(capsys, tmp_path)
+    assert rc == 1
+    hits = [v for v in body["violations"] if v["policy"] == "cilium-policy-valid"]
+    assert hits and any(f" at {path}: " in v["message"] and "API server rejects" in v["message"] for v in hits)
+
+
+def test_unknown_kinds_are_counted_and_listed(tmp_path, capsys):
+    write(tmp_path, "x.yaml", cnp("shop-x", "shop", egress_443(toEntities=["world"])),
+          {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+          {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}})
+    rc, body, _ = run_full(capsys, tmp_path)
+    assert rc == 0 and body["unchecked"] == {"ConfigMap": ["x.yaml#1"], "Deployment": ["x.yaml#2"]}
