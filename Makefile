@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 
-.PHONY: preview test tools bench render clean
+.PHONY: preview test tools bench render clean e2e-tools e2e
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,17 @@ tools:
 	@if [ -x tools/install-actionlint.sh ]; then tools/install-actionlint.sh; fi
 
 test: $(STAMP) tools
-	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/pytest -n 2 -p no:cacheprovider --ignore=tests/e2e --ignore=tests/oracle
+
+# The real binaries, built from Go modules into .tools/bin (cached: a no-op when up to date).
+# See tools/README.md for the pins and what a cold build costs.
+e2e-tools: $(STAMP)
+	tools/build-tools
+
+# The real-engine tier: the pulumi CLI on a file backend, a local etcd + kube-apiserver, and
+# Cilium's own engine as the oracle. Builds what it needs first.
+e2e: $(STAMP) tools e2e-tools
+	source tools/e2e-env && $(BIN)/pytest -n 2 -p no:cacheprovider tests/e2e tests/oracle
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -41,4 +51,4 @@ render: $(STAMP)
 	for s in dev integration live; do $(BIN)/netpol render --stack $$s --out rendered/$$s; done
 
 clean:
-	rm -rf $(VENV) rendered .pytest_cache
+	rm -rf $(VENV) rendered .pulumi-render .pytest_cache

@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import COMPONENT_CLASSES, kubernetes_provider
+from components import COMPONENT_CLASSES, kubernetes_provider, publish_tree
 from netpol.builders import COMPONENTS, build_manifests
 from netpol.config import build_config
 from netpol.pulumi_config import read_pulumi_config
@@ -13,6 +13,10 @@ for warning in loaded.warnings:
     pulumi.log.warn(warning)
 manifests = build_manifests(loaded.config)
 provider = kubernetes_provider(loaded.config)
+direct = loaded.config.applyMode == "direct"
+objects = []
 for component in COMPONENTS:
-    COMPONENT_CLASSES[component](component, [m for m in manifests if m.component == component], provider)
+    mine = [m for m in manifests if m.component == component]
+    objects += COMPONENT_CLASSES[component](component, mine, provider, direct=direct).objects
+publish_tree(loaded.config, manifests, objects)  # GitOps stacks: the published tree, on `pulumi up` only
 pulumi.export("objects", len(manifests))

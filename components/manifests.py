@@ -1,9 +1,21 @@
 """One ComponentResource per concern; each registers the manifests its builder returned.
 
-* Namespaces are `kubernetes:core/v1:Namespace` with `retain_on_delete`, so dropping an entry
-  from config never deletes a namespace full of workloads. The program sets only the labels it
-  owns; with server-side apply, a label another field manager set (an operator's emergency
-  `kubectl label ... network-policy.homelab/enforcement=disabled`) stays theirs and survives `pulumi up`.
+* On a direct stack, an app namespace is a `kubernetes:core/v1:NamespacePatch`: a server-side
+  apply of exactly the labels and annotations netpol owns, under a field manager of its own.
+  - It creates the namespace when it does not exist, and adopts one that does (a namespace made
+    with kubectl, with labels of its own) without AlreadyExists on any provider release: a patch
+    never "creates", it applies. `pulumi.com/patchForce` makes netpol the owner of its own label
+    keys even when another manager set them first.
+  - Labels another manager set (an operator's emergency `kubectl label ...
+    network-policy.homelab/enforcement=disabled`, a team's own labels) are not in the patch, stay
+    theirs, and survive `pulumi up`; the preview shows no change to them.
+  - Dropping the namespace from config deletes the patch, and deleting a patch relinquishes its
+    fields: every label netpol set (profile, access.*, mesh) is removed, the namespace and its
+    workloads stay, and no profile or access policy selects it any more (it falls back to the
+    baselines). `retain_on_delete` on a Namespace, the design before, kept those labels and with
+    them the namespace's access.
+* On a GitOps stack, an app namespace is a `kubernetes:core/v1:Namespace` handed to the render
+  provider; the published tree is netpol's own (see `components.publish`).
 * Custom resources (Cilium policies, the PrometheusRule) are registered with the provider's
   CustomResource type token `kubernetes:<apiVersion>:<kind>` and the manifest's own fields as
   inputs: `pulumi_kubernetes.apiextensions.CustomResource` only carries `spec`, and the namespace
@@ -22,6 +34,10 @@ from netpol.builders import Manifest
 from netpol.model import StackConfig
 
 
+# pulumi-kubernetes' annotation that lets a Patch resource take over fields another manager set.
+PATCH_FORCE = "pulumi.com/patchForce"
+
+
 class KubernetesObject(pulumi.CustomResource):
     """A Kubernetes custom resource given as a whole manifest."""
 
@@ -34,19 +50,31 @@ def kubernetes_provider(cfg: StackConfig) -> k8s.Provider:
     """Direct stacks apply to their kubeconfig context; GitOps stacks only render YAML to a folder."""
     if cfg.applyMode == "direct":
         return k8s.Provider(f"k8s-{cfg.stack}", context=cfg.kubeContext, enable_server_side_apply=True)
-    return k8s.Provider(f"k8s-{cfg.stack}", render_yaml_to_directory=cfg.render_dir, enable_server_side_apply=True)
+    from components.publish import scratch_dir
+
+    return k8s.Provider(f"k8s-{cfg.stack}", render_yaml_to_directory=scratch_dir(cfg), enable_server_side_apply=True)
 
 
 class ManifestComponent(pulumi.ComponentResource):
     TYPE = "netpol:index:Manifests"
 
     def __init__(self, name: str, manifests: Sequence[Manifest], provider: k8s.Provider,
-                 opts: pulumi.ResourceOptions | None = None):
+                 opts: pulumi.ResourceOptions | None = None, direct: bool = False):
         super().__init__(self.TYPE, name, None, opts)
         self.objects: list[pulumi.Resource] = []
         for m in manifests:
             child = pulumi.ResourceOptions(parent=self, provider=provider)
-            if m.kind == "Namespace":
+            if m.kind == "Namespace" and direct:
+                meta = m.body["metadata"]
+                res = k8s.core.v1.NamespacePatch(
+                    m.resource_name,
+                    metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                        name=meta["name"], labels=meta.get("labels"),
+                        annotations={**(meta.get("annotations") or {}), PATCH_FORCE: "true"},
+                    ),
+                    opts=child,
+                )
+            elif m.kind == "Namespace":
                 meta = m.body["metadata"]
                 res = k8s.core.v1.Namespace(
                     m.resource_name,

@@ -22,7 +22,7 @@ from netpol.model import DNS1123_LABEL, AppNamespace, StackConfig
 from netpol.profiles import PROFILES
 
 NAMESPACE = "netpol"
-CONFIG_KEYS = tuple(k for k in StackConfig.model_fields if k not in ("stack", "source"))
+CONFIG_KEYS = tuple(k for k in StackConfig.model_fields if k not in ("stack", "source", "namespaceSources"))
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -123,10 +123,112 @@ def read_stack_file(path: Path) -> dict[str, Any]:
             continue
         if isinstance(value, dict) and set(value) == {"value"}:
             value = value["value"]  # Pulumi's typed-config form
+        if _is_secure(value):
+            problems.append(_secure_problem(path.name, key))
+            continue
         raw[name] = value
     if problems:
         raise ConfigError(problems)
     return raw
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _secure_problem(file: str, key: str) -> Problem:
+    return Problem(file, key, "secure: <ciphertext>",
+                   "is a secret that netpol cannot decrypt offline, and none of netpol's keys is secret; "
+                   "set it as plain config (`pulumi config set <key> <value>` without --secret)",
+                   "a plain (non-secret) value")
+
+
+def read_project_config(root: Path) -> dict[str, Any]:
+    """The `netpol:` defaults of the project file (`config:` in Pulumi.yaml), as the engine reads them:
+    `netpol:key: value`, or `netpol:key: {value: ...}` / `{default: ...}` (with `type`, `description`).
+    Stack config overrides them key by key."""
+    path = root / "Pulumi.yaml"
+    try:
+        doc = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+    except FileNotFoundError:
+        return {}
+    except yaml.YAMLError as e:
+        raise ConfigError([Problem(path.name, "-", "", f"not valid YAML: {e}")]) from None
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError([Problem(path.name, "config", config, "must be a mapping")])
+    project = str(doc.get("name", NAMESPACE))
+    raw: dict[str, Any] = {}
+    problems = []
+    for key, value in config.items():
+        ns, sep, name = str(key).partition(":")
+        if not sep:  # a bare key belongs to the project's own namespace
+            ns, name = project, ns
+        if ns != NAMESPACE:
+            continue
+        if name not in CONFIG_KEYS:
+            problems.append(Problem(path.name, f"config.{key}", value, "unknown config key",
+                                    ", ".join(f"{NAMESPACE}:{k}" for k in CONFIG_KEYS)))
+            continue
+        if isinstance(value, dict) and {"value", "default", "type", "description", "secret"} >= set(value) \
+                and ("value" in value or "default" in value):
+            value = value.get("value", value.get("default"))
+        elif isinstance(value, dict) and set(value) <= {"type", "description", "secret"}:
+            continue  # a declaration without a value
+        if _is_secure(value):
+            problems.append(_secure_problem(path.name, f"config.{key}"))
+            continue
+        raw[name] = value
+    if problems:
+        raise ConfigError(problems)
+    return raw
+
+
+def read_namespace_files(root: Path, raw: dict[str, Any], stack_file: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """`netpol:namespaceFiles` expanded: the raw config with every file's namespaces merged into
+    `namespaces`, and where each came from. A namespace declared twice is an error naming both places."""
+    files = raw.get("namespaceFiles") or []
+    if not files:
+        return raw, {}
+    key = f"{NAMESPACE}:namespaceFiles"
+    if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+        raise ConfigError([Problem(stack_file, key, files, "must be a list of file paths",
+                                   "paths relative to the project root, e.g. namespaces/live.yaml")])
+    inline = raw.get("namespaces") or {}
+    if not isinstance(inline, dict):
+        return raw, {}  # the model reports the bad `namespaces` value
+    merged = dict(inline)
+    sources: dict[str, str] = {}
+    problems: list[Problem] = []
+    for i, rel in enumerate(files):
+        path = Path(rel) if Path(rel).is_absolute() else root / rel
+        try:
+            doc = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+        except FileNotFoundError:
+            problems.append(Problem(stack_file, f"{key}[{i}]", rel, f"file not found ({path})",
+                                    "an existing YAML file relative to the project root"))
+            continue
+        except yaml.YAMLError as e:
+            problems.append(Problem(rel, "-", "", f"not valid YAML: {e}"))
+            continue
+        if doc is None:
+            doc = {}
+        if not isinstance(doc, dict):
+            problems.append(Problem(rel, "-", type(doc).__name__,
+                                    "must be a mapping of namespace name to its declaration, as netpol:namespaces"))
+            continue
+        for name, decl in doc.items():
+            name = str(name)
+            if name in merged:
+                first = sources.get(name, f"{stack_file} ({NAMESPACE}:namespaces)")
+                problems.append(Problem(rel, name, name, f"namespace declared twice: first in {first}",
+                                        "each namespace once"))
+                continue
+            merged[name] = decl
+            sources[name] = rel
+    if problems:
+        raise ConfigError(problems)
+    return {**raw, "namespaces": merged}, sources
 
 
 # --- pydantic errors → problems --------------------------------------------------------------
@@ -158,10 +260,15 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _problems_from(source: str, err: ValidationError) -> list[Problem]:
+def _problems_from(source: str, err: ValidationError, sources: dict[str, str] | None = None) -> list[Problem]:
     out = []
     for e in err.errors(include_url=False):
         loc = tuple(e["loc"])
+        file, key = source, _key(loc)
+        if sources and len(loc) >= 2 and loc[0] == "namespaces" and loc[1] in sources:
+            file, key = sources[loc[1]], str(loc[1])  # declared in a namespace file: name it, key from there
+            for part in loc[2:]:
+                key += f"[{part}]" if isinstance(part, int) else f".{part}"
         msg = e["msg"].removeprefix("Value error, ")
         valid = ""
         if e["type"] == "extra_forbidden":
@@ -173,13 +280,20 @@ def _problems_from(source: str, err: ValidationError) -> list[Problem]:
             valid = e.get("ctx", {}).get("expected", "")
         elif e["type"] == "missing":
             msg = "required key is missing"
-        out.append(Problem(source, _key(loc), e.get("input"), msg, valid))
+        out.append(Problem(file, key, e.get("input"), msg, valid))
     return out
 
 
 # --- cross-field checks ----------------------------------------------------------------------
 def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     f = cfg.source
+    where = cfg.namespaceSources  # app namespaces declared in namespace files
+
+    def at(section: str, n: str, rest: str = "") -> tuple[str, str]:
+        """(file, key) naming where a namespace's setting was declared."""
+        if section == "namespaces" and n in where:
+            return where[n], f"{n}{rest}"
+        return f, f"{NAMESPACE}:{section}.{n}{rest}"
     problems: list[Problem] = []
     warnings: list[str] = []
     platform = cfg.platformNamespaces
@@ -199,12 +313,12 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     for section, names in (("platformNamespaces", platform), ("namespaces", apps)):
         for n in names:
             if not DNS1123_LABEL.match(n) or len(n) > 63:
-                problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}", n,
+                problems.append(Problem(*at(section, n), n,
                                         "not a valid namespace name (DNS-1123 label: lowercase letters, digits and '-', "
                                         "at most 63 characters, starting and ending alphanumeric)"))
     for n in apps:
         if n in platform or n in L.DEFAULT_PLATFORM_NAMESPACES:
-            problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}", n,
+            problems.append(Problem(*at("namespaces", n), n,
                                     "is a platform namespace: platform namespaces never get a profile; declare its rules "
                                     "under netpol:platformNamespaces", "an app namespace name"))
 
@@ -229,28 +343,28 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     for n, a in apps.items():
         for i, acc in enumerate(a.access):
             if acc not in cfg.sharedResources:
-                problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}.access[{i}]", acc,
+                problems.append(Problem(*at("namespaces", n, f".access[{i}]"), acc,
                                         "unknown shared resource", ", ".join(access_names)))
         if len(set(a.access)) != len(a.access):
-            problems.append(Problem(f, f"{NAMESPACE}:namespaces.{n}.access", a.access, "duplicate entries"))
+            problems.append(Problem(*at("namespaces", n, ".access"), a.access, "duplicate entries"))
 
     for n, rules in everything.items():
         section = "platformNamespaces" if n in platform else "namespaces"
         for i, t in enumerate(rules.talksTo):
-            key = f"{NAMESPACE}:{section}.{n}.talksTo[{i}].namespace"
+            src, key = at(section, n, f".talksTo[{i}].namespace")
             if t.namespace == n:
-                problems.append(Problem(f, key, t.namespace, "a namespace does not talk to itself through talksTo; "
+                problems.append(Problem(src, key, t.namespace, "a namespace does not talk to itself through talksTo; "
                                         "use intraNamespace", "another namespace of this stack"))
             elif t.namespace not in everything:
-                problems.append(Problem(f, key, t.namespace, "talksTo target is not a namespace of this stack",
+                problems.append(Problem(src, key, t.namespace, "talksTo target is not a namespace of this stack",
                                         ", ".join(sorted(x for x in everything if x != n))))
         for field_name in ("talksTo", "egress", "ingress"):
             for i, r in enumerate(getattr(rules, field_name)):
                 if len(set(r.ports)) != len(r.ports):
-                    problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}.{field_name}[{i}].ports",
+                    problems.append(Problem(*at(section, n, f".{field_name}[{i}].ports"),
                                             [str(p) for p in r.ports], "duplicate ports"))
         if len(set(rules.intraNamespace)) != len(rules.intraNamespace):
-            problems.append(Problem(f, f"{NAMESPACE}:{section}.{n}.intraNamespace",
+            problems.append(Problem(*at(section, n, ".intraNamespace"),
                                     [str(p) for p in rules.intraNamespace], "duplicate ports"))
 
     # A rule the profile already allows is harmless: warn, naming the profile rule that covers it.
@@ -274,16 +388,23 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     return problems, warnings
 
 
-def build_config(stack: str, source: str, raw: dict[str, Any]) -> Loaded:
-    """Validate raw `netpol:` config values into a StackConfig, or raise ConfigError with every problem."""
+def build_config(stack: str, source: str, raw: dict[str, Any], root: Path | None = None) -> Loaded:
+    """Validate raw `netpol:` config values into a StackConfig, or raise ConfigError with every problem.
+
+    `root` is the project root, against which `netpol:namespaceFiles` are read (default: the
+    current directory, where the engine runs the program)."""
     unknown = [k for k in raw if k not in CONFIG_KEYS]
     if unknown:
         raise ConfigError([Problem(source, f"{NAMESPACE}:{k}", raw[k], "unknown config key",
                                    ", ".join(f"{NAMESPACE}:{c}" for c in CONFIG_KEYS)) for k in unknown])
+    for k, v in raw.items():
+        if _is_secure(v):
+            raise ConfigError([_secure_problem(source, f"{NAMESPACE}:{k}")])
+    raw, sources = read_namespace_files(root or Path.cwd(), raw, source)
     try:
-        cfg = StackConfig.model_validate({"stack": stack, "source": source, **raw})
+        cfg = StackConfig.model_validate({"stack": stack, "source": source, "namespaceSources": sources, **raw})
     except ValidationError as e:
-        raise ConfigError(_problems_from(source, e)) from None
+        raise ConfigError(_problems_from(source, e, sources)) from None
     problems, warnings = _cross_checks(cfg)
     if problems:
         raise ConfigError(problems)
@@ -297,4 +418,5 @@ def load_config(stack: str, root: Path) -> Loaded:
     if not path.exists():
         stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise ConfigError([Problem(path.name, "--stack", stack, "no such stack file", ", ".join(stacks))])
-    return build_config(stack, path.name, read_stack_file(path))
+    # Project defaults (Pulumi.yaml `config:`), then the stack file, key by key: as the engine merges them.
+    return build_config(stack, path.name, {**read_project_config(root), **read_stack_file(path)}, root)

@@ -242,6 +242,13 @@ class StackConfig(_Strict):
     )
     platformNamespaces: dict[str, PlatformNamespace] = {}
     namespaces: dict[str, AppNamespace] = {}
+    # Files (paths relative to the project root) that declare more app namespaces, each a mapping
+    # `name: {profile: ..., access: [...]}` exactly like `netpol:namespaces`. Large stacks keep their
+    # namespaces there: the engine hands a policy pack the whole stack config in one environment
+    # variable, which Linux caps at 128 KiB (about 1,400 namespaces inline).
+    namespaceFiles: list[str] = []
+    # Where each app namespace was declared, when not in the stack file itself (for messages).
+    namespaceSources: dict[str, str] = {}
 
     @field_validator("metricsPorts", "gatewayPorts")
     @classmethod

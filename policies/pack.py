@@ -55,12 +55,14 @@ def reach_inputs_from_engine_config(raw: str | None, stack: str | None) -> Any:
         from netpol.config import ConfigError, build_config
         from netpol.invariants import Expectations
         from netpol.pulumi_config import netpol_values
-        from netpol.stack import inventory_for
+        from netpol.stack import find_root, inventory_for
 
         netpol_cfg = netpol_values(json.loads(raw))
         if not netpol_cfg:
             return None
-        cfg = build_config(stack or "stack", f"Pulumi.{stack}.yaml", netpol_cfg).config
+        # The pack runs in its own folder (policies/); `netpol:namespaceFiles` are relative to the
+        # project root above it.
+        cfg = build_config(stack or "stack", f"Pulumi.{stack}.yaml", netpol_cfg, find_root()).config
         return inventory_for(cfg), Expectations.from_stack(cfg)
     except (ValueError, ConfigError):  # noqa: PERF203
         return None

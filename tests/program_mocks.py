@@ -16,7 +16,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.config import set_all_config
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = "network-policy"
+PROJECT = "netpol"
 
 
 @dataclass

@@ -58,17 +58,26 @@ def test_direct_and_gitops_providers(registered):
         assert provider.inputs.get("context") == "admin@homelab-dev"
         assert "renderYamlToDirectory" not in provider.inputs
     else:
-        assert provider.inputs["renderYamlToDirectory"] == f"rendered/{stack}"
+        # The provider's own 0-crd/1-manifest output is scratch; the published tree is netpol's.
+        assert provider.inputs["renderYamlToDirectory"] == f".pulumi-render/{stack}"
         assert "context" not in provider.inputs
 
 
-def test_namespaces_are_retained_and_never_carry_enforcement(registered):
+def test_namespaces_never_carry_enforcement_and_are_patches_on_direct_stacks(registered):
+    """Direct stacks server-side-apply only netpol's labels (NamespacePatch: adopts an existing
+    namespace, relinquishes the labels when dropped); GitOps stacks render whole Namespaces, retained."""
     stack, records = registered
     cfg = load_stack(stack)
-    namespaces = [r for r in records if r.type_ == K8S_TYPES["Namespace"]]
+    kind = "kubernetes:core/v1:NamespacePatch" if cfg.applyMode == "direct" else K8S_TYPES["Namespace"]
+    namespaces = [r for r in records if r.type_ == kind]
+    assert not [r for r in records if r.type_ in {K8S_TYPES["Namespace"], "kubernetes:core/v1:NamespacePatch"} - {kind}]
     assert sorted(r.name for r in namespaces) == sorted(cfg.namespaces)
     for r in namespaces:
-        assert r.retain_on_delete, r.name
+        if cfg.applyMode == "direct":
+            assert not r.retain_on_delete, r.name  # deleting the patch must remove the labels
+            assert r.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
+        else:
+            assert r.retain_on_delete, r.name
         labels = r.inputs["metadata"]["labels"]
         app = cfg.namespaces[r.name]
         assert labels[L.PROFILE_LABEL] == app.profile
@@ -88,6 +97,10 @@ def test_program_registers_exactly_what_render_writes(registered, tmp_path):
         if not r.type_.startswith("kubernetes:"):
             continue
         body = r.inputs
+        if r.type_ == "kubernetes:core/v1:NamespacePatch":  # the patch carries the labels and one
+            meta = {**body["metadata"]}                        # provider annotation of its own
+            ann = {k: v for k, v in meta.pop("annotations", {}).items() if k != "pulumi.com/patchForce"}
+            body = {**body, "metadata": {**meta, **({"annotations": ann} if ann else {})}}
         key = (body["kind"], body["metadata"].get("namespace"), body["metadata"]["name"])
         assert key not in program
         program[key] = body
