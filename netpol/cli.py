@@ -105,17 +105,29 @@ def check(
 
 @app.command()
 def reach(
-    src: str = typer.Option(..., "--from", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
-    dst: str = typer.Option(..., "--to", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
-    port: str = typer.Option(..., "--port", help="PORT or PORT/PROTO (TCP, UDP, SCTP)"),
+    src: Optional[str] = typer.Option(None, "--from", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
+    dst: Optional[str] = typer.Option(None, "--to", help="NS/POD, NS, entity:NAME, fqdn:NAME or ip:ADDR"),
+    port: Optional[str] = typer.Option(None, "--port", help="PORT or PORT/PROTO (TCP, UDP, SCTP)"),
     stack: Optional[str] = typer.Option(None, "--stack", "-s"),
     policies: Optional[Path] = typer.Option(None, "--policies", help="Any folder of Cilium policy YAML"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints file (with --policies)"),
     as_json: bool = typer.Option(False, "--json"),
+    queries: Optional[Path] = typer.Option(
+        None, "--queries", help="Batch: one 'FROM TO PORT/PROTO' per line (# comments); prints "
+        "'FROM TO PORT/PROTO ALLOWED|DENIED' per line, the format tools/cilium-verdict prints"),
 ):
-    """Is this flow allowed? Exit 0 ALLOWED, 1 DENIED, 2 bad input."""
-    from netpol.commands.reach import reach_command
+    """Is this flow allowed? Exit 0 ALLOWED, 1 DENIED, 2 bad input.
 
+    With --queries FILE (instead of --from/--to/--port): exit 0 when every line was evaluated, whatever the verdicts; 2 on bad input."""
+    from netpol.commands.reach import queries_command, reach_command
+
+    if queries is not None:
+        if src is not None or dst is not None or port is not None or as_json:
+            _fail(ValueError("--queries replaces --from/--to/--port (and --json): give one or the other"))
+        _exit(queries_command(policies, inventory, stack, queries))
+    missing = [f for f, v in (("--from", src), ("--to", dst), ("--port", port)) if v is None]
+    if missing:
+        _fail(ValueError(f"missing {', '.join(missing)} (or give --queries FILE)"))
     _exit(reach_command(policies, inventory, stack, src, dst, port, as_json))
 
 

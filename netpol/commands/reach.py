@@ -3,8 +3,10 @@
     netpol reach   --policies DIR --inventory FILE SRC DST PORT[/PROTO] [--json]
     netpol explain --policies DIR --inventory FILE SRC DST PORT[/PROTO] [--json]
     netpol reach   --stack STACK SRC DST PORT[/PROTO]
+    netpol reach   (--policies DIR --inventory FILE | --stack STACK) --queries FILE
 
-Exit codes: 0 ALLOWED, 1 DENIED, 2 bad input (a one-line error on stderr).
+Exit codes: 0 ALLOWED, 1 DENIED, 2 bad input (a one-line error on stderr). With --queries: 0 when
+every line was evaluated (whatever the verdicts), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -126,3 +128,54 @@ def explain_command(policies: Path | None, inventory: Path | None, stack: str | 
                     port: str, as_json: bool = False) -> int:
     """Like reach_command, printing every policy selecting each end and the deciding rule."""
     return _run(policies, inventory, stack, src, dst, port, as_json, explain_text)
+
+
+# --- batch queries (--queries FILE): the format tools/cilium-verdict speaks too ----------------
+
+def parse_query_lines(text: str, where: str = "<queries>") -> list[tuple[str, str, int, str]]:
+    """`FROM TO PORT/PROTO` per line (blank lines and `#` comments skipped) -> (from, to, port,
+    PROTO). A bare port means TCP. Bad lines raise ReachInputError naming the line."""
+    out: list[tuple[str, str, int, str]] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        if len(fields) != 3:
+            raise ReachInputError(f"{where}:{n}: want 'FROM TO PORT/PROTO', got {line!r}")
+        try:
+            port, proto = parse_port(fields[2])
+        except ReachInputError as e:
+            raise ReachInputError(f"{where}:{n}: {e}") from None
+        out.append((fields[0], fields[1], port, proto))
+    return out
+
+
+def evaluate_queries(ps: PolicySet, inv: Inventory, queries: list[tuple[str, str, int, str]]) -> list[str]:
+    """One `FROM TO PORT/PROTO ALLOWED|DENIED` line per query, in order (endpoints as written)."""
+    lines = []
+    for src, dst, port, proto in queries:
+        v = ps.evaluate(resolve_endpoint(src, inv), resolve_endpoint(dst, inv), port, proto)
+        lines.append(f"{src} {dst} {port}/{proto} {v.verdict}")
+    return lines
+
+
+def queries_command(policies: Path | None, inventory: Path | None, stack: str | None, queries: Path) -> int:
+    """Evaluate every line of QUERIES in one process; print one verdict line each. Exit 0 when every
+    line was evaluated, 2 on bad input (nothing is printed then)."""
+    try:
+        try:
+            text = Path(queries).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ReachInputError(f"{queries}: cannot read queries file: {e.strerror or e}") from None
+        parsed = parse_query_lines(text, str(queries))
+        ps, inv = load_inputs(policies, inventory, stack)
+        lines = evaluate_queries(ps, inv, parsed)
+    except ReachInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for w in ps.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if lines:
+        print("\n".join(lines))
+    return EXIT_ALLOWED
