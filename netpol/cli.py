@@ -26,6 +26,20 @@ err = Console(stderr=True)
 out = Console() if sys.stdout.isatty() else Console(width=200)
 
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name (reads Pulumi.<stack>.yaml)")
+# A live cluster (netpol/live.py): either option reads the cluster instead of files or the stack's render.
+KubeconfigOpt = typer.Option(None, "--kubeconfig", metavar="PATH", help="Read the live cluster of this kubeconfig")
+ContextOpt = typer.Option(None, "--context", metavar="NAME", help="Read the live cluster of this kubeconfig context")
+LiveNamespaceOpt = typer.Option(None, "--namespace", metavar="NS", help="With --kubeconfig/--context: read only this namespace's "
+                                "pods and policies (repeatable; cluster-wide policies are always read)")
+
+
+def _live(kubeconfig: Optional[Path], context: Optional[str], namespace: Optional[list[str]]):
+    from netpol.live import LiveError, live_source
+
+    try:
+        return live_source(kubeconfig, context, namespace)
+    except LiveError as e:
+        _fail(e)
 
 
 def _fail(e: Exception) -> None:
@@ -115,20 +129,24 @@ def reach(
     queries: Optional[Path] = typer.Option(
         None, "--queries", help="Batch: one 'FROM TO PORT/PROTO' per line (# comments); prints "
         "'FROM TO PORT/PROTO ALLOWED|DENIED' per line, the format tools/cilium-verdict prints"),
+    kubeconfig: Optional[Path] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
     """Is this flow allowed? Exit 0 ALLOWED, 1 DENIED, 2 bad input.
 
     With --queries FILE (instead of --from/--to/--port): exit 0 when every line was evaluated, whatever the verdicts; 2 on bad input."""
     from netpol.commands.reach import queries_command, reach_command
 
+    live = _live(kubeconfig, context, namespace)
     if queries is not None:
         if src is not None or dst is not None or port is not None or as_json:
             _fail(ValueError("--queries replaces --from/--to/--port (and --json): give one or the other"))
-        _exit(queries_command(policies, inventory, stack, queries))
+        _exit(queries_command(policies, inventory, stack, queries, live=live))
     missing = [f for f, v in (("--from", src), ("--to", dst), ("--port", port)) if v is None]
     if missing:
         _fail(ValueError(f"missing {', '.join(missing)} (or give --queries FILE)"))
-    _exit(reach_command(policies, inventory, stack, src, dst, port, as_json))
+    _exit(reach_command(policies, inventory, stack, src, dst, port, as_json, live=live))
 
 
 @app.command()
@@ -139,11 +157,14 @@ def explain(
     stack: Optional[str] = typer.Option(None, "--stack", "-s"),
     policies: Optional[Path] = typer.Option(None, "--policies"),
     inventory: Optional[Path] = typer.Option(None, "--inventory"),
+    kubeconfig: Optional[Path] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
     """`reach` as readable text: every policy selecting each end and the deciding rule."""
     from netpol.commands.reach import explain_command
 
-    _exit(explain_command(policies, inventory, stack, src, dst, port))
+    _exit(explain_command(policies, inventory, stack, src, dst, port, live=_live(kubeconfig, context, namespace)))
 
 
 @app.command()
@@ -151,11 +172,15 @@ def matrix(
     stack: str = StackOpt,
     as_json: bool = typer.Option(False, "--json"),
     markdown: bool = typer.Option(False, "--markdown"),
+    kubeconfig: Optional[Path] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
-    """Verdicts of the standard flows for every app namespace."""
+    """Verdicts of the standard flows for every app namespace (with --kubeconfig/--context: on the live
+    cluster's policies and pods)."""
     from netpol.commands.matrix import matrix_command
 
-    _exit(matrix_command(stack, as_json, markdown))
+    _exit(matrix_command(stack, as_json, markdown, live=_live(kubeconfig, context, namespace)))
 
 
 @app.command()

@@ -382,3 +382,32 @@ def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | Non
     pods.sort()
     return ClusterObjects(target.source, {n: ns_labels[n] for n in ns_order}, pods, policies, warnings,
                           sorted(ns_objects, key=lambda d: d["metadata"].get("name") or ""))
+
+
+# --- the commands' options ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LiveSource:
+    """`--kubeconfig PATH` / `--context NAME` / `--namespace NS`... as the commands pass them on."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+
+    def load(self, **policy_kwargs: Any) -> tuple[PolicySet, Inventory]:
+        return load_live(self.kubeconfig, self.context, self.namespaces, **policy_kwargs)
+
+    def read(self) -> ClusterObjects:
+        return read_cluster(self.kubeconfig, self.context, self.namespaces)
+
+
+def live_source(kubeconfig: Any = None, context: str | None = None,
+                namespaces: Iterable[str] | None = None) -> LiveSource | None:
+    """None when the command reads no cluster (neither --kubeconfig nor --context given)."""
+    ns = tuple(namespaces or ())
+    if kubeconfig is None and context is None:
+        if ns:
+            raise LiveError("--namespace filters what is read from a cluster: give --kubeconfig PATH and/or "
+                            "--context NAME too")
+        return None
+    return LiveSource(str(kubeconfig) if kubeconfig is not None else None, context, ns)

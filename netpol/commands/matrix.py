@@ -14,7 +14,8 @@ from netpol.reach import PolicySet
 from netpol.stack import load_stack, manifests_for, inventory_for
 
 
-def matrix_command(stack: str, as_json: bool, as_markdown: bool) -> int:
+def matrix_command(stack: str, as_json: bool, as_markdown: bool, live=None) -> int:
+    """`live` (netpol.live.LiveSource): the stack's flows, evaluated on the cluster's policies and pods."""
     try:
         cfg = load_stack(stack)
     except ConfigError as e:
@@ -22,8 +23,19 @@ def matrix_command(stack: str, as_json: bool, as_markdown: bool) -> int:
         for p in e.problems:
             print(f"  {p}", file=sys.stderr)
         return 2
-    policies = PolicySet.from_manifests(m.body for m in manifests_for(cfg))
-    rows = compute_matrix(cfg, policies, inventory_for(cfg))
+    if live is not None:
+        from netpol.reach import ReachInputError
+
+        try:
+            policies, inv = live.load()
+        except ReachInputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        for w in policies.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    else:
+        policies, inv = PolicySet.from_manifests(m.body for m in manifests_for(cfg)), inventory_for(cfg)
+    rows = compute_matrix(cfg, policies, inv)
     if as_json:
         sys.stdout.write(orjson.dumps({"rows": [r.to_json() for r in rows]}, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif as_markdown:

@@ -4,6 +4,7 @@
     netpol explain --policies DIR --inventory FILE SRC DST PORT[/PROTO] [--json]
     netpol reach   --stack STACK SRC DST PORT[/PROTO]
     netpol reach   (--policies DIR --inventory FILE | --stack STACK) --queries FILE
+    netpol reach   --kubeconfig PATH [--context NAME] [--namespace NS]... SRC DST PORT  (a live cluster)
 
 Exit codes: 0 ALLOWED, 1 DENIED, 2 bad input (a one-line error on stderr). With --queries: 0 when
 every line was evaluated (whatever the verdicts), 2 on bad input.
@@ -38,7 +39,13 @@ def parse_port(spec: str) -> tuple[int, str]:
     return int(port_s), proto
 
 
-def load_inputs(policies: Path | None, inventory: Path | None, stack: str | None) -> tuple[PolicySet, Inventory]:
+def load_inputs(policies: Path | None, inventory: Path | None, stack: str | None,
+                live=None) -> tuple[PolicySet, Inventory]:
+    if live is not None:  # --kubeconfig/--context: netpol.live.LiveSource
+        if stack is not None or policies is not None or inventory is not None:
+            raise ReachInputError("give one of --kubeconfig/--context (a live cluster), --stack STACK, or "
+                                  "--policies DIR --inventory FILE")
+        return live.load()
     if stack is not None:
         if policies is not None or inventory is not None:
             raise ReachInputError("give either --stack STACK or --policies DIR --inventory FILE, not both")
@@ -66,10 +73,10 @@ def load_inputs(policies: Path | None, inventory: Path | None, stack: str | None
 
 
 def _run(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str, port: str,
-         as_json: bool, render: Callable[[Verdict], str]) -> int:
+         as_json: bool, render: Callable[[Verdict], str], live=None) -> int:
     try:
         port_n, proto = parse_port(port)
-        ps, inv = load_inputs(policies, inventory, stack)
+        ps, inv = load_inputs(policies, inventory, stack, live)
         s, d = resolve_endpoint(src, inv), resolve_endpoint(dst, inv)
         verdict = ps.evaluate(s, d, port_n, proto)
     except ReachInputError as e:
@@ -119,15 +126,15 @@ def _summary(v: Verdict) -> str:
 
 
 def reach_command(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str,
-                  port: str, as_json: bool = False) -> int:
+                  port: str, as_json: bool = False, live=None) -> int:
     """Print the verdict for one flow; return 0 ALLOWED, 1 DENIED, 2 bad input."""
-    return _run(policies, inventory, stack, src, dst, port, as_json, _summary)
+    return _run(policies, inventory, stack, src, dst, port, as_json, _summary, live)
 
 
 def explain_command(policies: Path | None, inventory: Path | None, stack: str | None, src: str, dst: str,
-                    port: str, as_json: bool = False) -> int:
+                    port: str, as_json: bool = False, live=None) -> int:
     """Like reach_command, printing every policy selecting each end and the deciding rule."""
-    return _run(policies, inventory, stack, src, dst, port, as_json, explain_text)
+    return _run(policies, inventory, stack, src, dst, port, as_json, explain_text, live)
 
 
 # --- batch queries (--queries FILE): the format tools/cilium-verdict speaks too ----------------
@@ -160,7 +167,8 @@ def evaluate_queries(ps: PolicySet, inv: Inventory, queries: list[tuple[str, str
     return lines
 
 
-def queries_command(policies: Path | None, inventory: Path | None, stack: str | None, queries: Path) -> int:
+def queries_command(policies: Path | None, inventory: Path | None, stack: str | None, queries: Path,
+                    live=None) -> int:
     """Evaluate every line of QUERIES in one process; print one verdict line each. Exit 0 when every
     line was evaluated, 2 on bad input (nothing is printed then)."""
     try:
@@ -169,7 +177,7 @@ def queries_command(policies: Path | None, inventory: Path | None, stack: str | 
         except OSError as e:
             raise ReachInputError(f"{queries}: cannot read queries file: {e.strerror or e}") from None
         parsed = parse_query_lines(text, str(queries))
-        ps, inv = load_inputs(policies, inventory, stack)
+        ps, inv = load_inputs(policies, inventory, stack, live)
         lines = evaluate_queries(ps, inv, parsed)
     except ReachInputError as e:
         print(f"error: {e}", file=sys.stderr)
