@@ -15,7 +15,7 @@ engine endpoint), `classify` (causes and fixes), `fixes` (model changes, verific
 from netpol.triage.checks import Check, standard_checks
 from netpol.triage.classify import CAUSES, Finding, Group, Triage, TriageReport, triage, triage_file
 from netpol.triage.fixes import NO_CHANGE, Change, Fix, Verifier, World, apply_change
-from netpol.triage.flows import FlowInputError, ReadStats, open_input, scan_all, scan_drops, scan_drops_path
+from netpol.triage.flows import FlowInputError, ReadStats, merge_raw, open_input, scan_all, scan_drops
 from netpol.triage.peers import Peer, PeerResolver
 from netpol.triage.suggest import Suggestion, decide_profile, suggest_from_flows
 from netpol.triage.verify import NotAnAppNamespace, VerifyReport, verify_namespace
@@ -24,5 +24,5 @@ __all__ = [
     "CAUSES", "Change", "Check", "Finding", "Fix", "FlowInputError", "Group", "NO_CHANGE", "NotAnAppNamespace",
     "Peer", "PeerResolver", "ReadStats", "Suggestion", "Triage", "TriageReport", "Verifier", "VerifyReport",
     "World", "apply_change", "decide_profile", "open_input", "scan_all", "scan_drops", "standard_checks",
-    "scan_drops_path", "suggest_from_flows", "triage", "triage_file", "verify_namespace",
+    "suggest_from_flows", "triage", "triage_file", "verify_namespace",
 ]

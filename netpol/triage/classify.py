@@ -27,6 +27,7 @@ Decisions:
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -38,7 +39,7 @@ from netpol.triage.checks import hubble_cmd
 from netpol.triage.fixes import (
     NO_CHANGE, Change, Fix, Verifier, declaration, profile_for, profile_label, section_of, snippet,
 )
-from netpol.triage.flows import RawGroup, ReadStats, scan_drops, scan_drops_path
+from netpol.triage.flows import RawGroup, ReadStats, merge_raw, open_input, scan_drops
 from netpol.triage.peers import Peer, PeerResolver
 
 CAUSES = (
@@ -73,10 +74,15 @@ class Group:
     names: list[str] = field(default_factory=list)
     ips: list[str] = field(default_factory=list)
     denied_by: list[str] = field(default_factory=list)
+    deny: bool = False  # dropped by an explicit deny rule (POLICY_DENY), not by default deny
 
     @property
     def key(self) -> tuple:
-        return (self.direction, self.source.label, self.destination.label, self.port, self.protocol)
+        return (self.direction, self.source.label, self.destination.label, self.port, self.protocol, self.deny)
+
+    @property
+    def drop_reason(self) -> str:
+        return "POLICY_DENY" if self.deny else "POLICY_DENIED"
 
     @property
     def port_spec(self) -> str:
@@ -93,10 +99,10 @@ def merge_groups(raw: dict[tuple, RawGroup], resolver: PeerResolver, *, by_direc
     for rg in raw.values():
         s, d = resolver.resolve(rg.src), resolver.resolve(rg.dst)
         direction = direction_name(rg.direction) if by_direction else "ANY"
-        key = (direction, s.label, d.label, rg.port, rg.protocol)
+        key = (direction, s.label, d.label, rg.port, rg.protocol, rg.deny)
         g = out.get(key)
         if g is None:
-            g = out[key] = Group(direction, s, d, rg.port, rg.protocol, src_ep=rg.src, dst_ep=rg.dst)
+            g = out[key] = Group(direction, s, d, rg.port, rg.protocol, src_ep=rg.src, dst_ep=rg.dst, deny=rg.deny)
         g.count += rg.count
         g.forwarded += rg.forwarded
         g.dropped += rg.dropped
@@ -204,9 +210,18 @@ class Triage:
         stats, raw = scan_drops(stream)
         return self.report(stats, raw)
 
-    def run_path(self, path, workers: int | None = None) -> "TriageReport":
-        """Like `run` on a regular file; a large file is scanned by parallel processes."""
-        stats, raw = scan_drops_path(path, workers)
+    def run_paths(self, paths) -> "TriageReport":
+        """Like `run` over several inputs in turn (`-` is stdin; compressed files decompressed)."""
+        stats = ReadStats()
+        raw: dict[tuple, RawGroup] = {}
+        for path in paths:
+            stream = open_input(path)
+            try:
+                stats, part = scan_drops(stream, stats)
+            finally:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+            merge_raw(raw, part)
         return self.report(stats, raw)
 
     def report(self, stats: ReadStats, raw: dict[tuple, RawGroup]) -> "TriageReport":
@@ -492,10 +507,7 @@ def triage(cfg: StackConfig, stream: IO[bytes], verifier: Verifier | None = None
     return Triage(cfg, verifier).run(stream)
 
 
-def triage_file(cfg: StackConfig, path, verifier: Verifier | None = None, workers: int | None = None) -> TriageReport:
-    """`triage` over a file path (`-` is stdin); a large regular file is split across processes."""
-    if str(path) == "-":
-        import sys
-
-        return triage(cfg, sys.stdin.buffer, verifier)
-    return Triage(cfg, verifier).run_path(path, workers)
+def triage_file(cfg: StackConfig, path, verifier: Verifier | None = None) -> TriageReport:
+    """`triage` over a file path (`-` is stdin), or a list of them (read in turn, one report)."""
+    paths = [path] if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__") else list(path)
+    return Triage(cfg, verifier).run_paths(paths)

@@ -1,47 +1,67 @@
 """Streaming reader for `hubble observe -o json` / `-o jsonpb` output, aggregating as it goes.
 
-Input is one JSON object per line, in either shape Hubble has emitted:
+Input is a stream of JSON values, normally one object per line, in either shape Hubble has emitted:
 
 * the GetFlowsResponse envelope `{"flow": {...}, "node_name": "...", "time": "..."}` (`-o jsonpb`,
-  and `-o json` of recent Hubble CLIs), and
-* the bare Flow object `{"time": ..., "verdict": ..., "source": {...}, ...}` (`-o json` of older CLIs).
+  `-o json` of recent Hubble CLIs), and
+* the bare Flow object `{"time": ..., "verdict": ..., "source": {...}, ...}` (`-o json` of older CLIs,
+  the Hubble exporter's file, possibly field-masked: no labels, no traffic_direction).
 
 Field names follow api/v1/flow/flow.proto as Hubble marshals them (proto names: `traffic_direction`,
 `drop_reason_desc`, `pod_name`, `destination_names`, `l4.TCP.destination_port`, ...); the
 lowerCamelCase spellings of those fields (`trafficDirection`, ...) are accepted too. Envelope lines
 that carry no flow (`node_status`, `lost_events`) are skipped and counted, never fatal.
 
-Constant memory whatever the input size: lines are read one at a time and folded into groups
-keyed by (direction, source, destination, port, protocol), where an endpoint is keyed by its security
-identity (which stands for its whole label set, namespace included) or, when a flow carries none,
-its namespace and label list. Nothing per flow is kept: each group holds counters and a handful of
-bounded samples (pod names, DNS names, addresses, deny policies) taken from its first
-`SAMPLE_FLOWS` flows. Malformed lines (not JSON, truncated, or JSON whose fields have the wrong
-types) are counted, and the first `MAX_MALFORMED_LINES` line numbers kept; never fatal.
+Input forms (`open_input`): a file or `-` (stdin, e.g. `hubble observe --follow -o json | netpol
+triage -`: the report is written at end of input or on Ctrl-C); gzip, zstd, xz or bzip2 compressed,
+recognised by their magic bytes whatever the file name; pretty-printed JSON (`hubble observe -o json
+| jq .`) is read as a stream of JSON values (a value ends at a `}` in column 0, as jq and every
+indenting printer write it). A JSON array (`jq -s`) is refused (`FlowInputError`, exit 2) with the
+`jq -c '.[]'` that turns it into lines.
 
-Speed (bench/bench_triage.py): orjson parses; in drop mode a line is only parsed when it contains
-the bytes `"DROPPED"` or `"AUDIT"` (a forwarded flow never does: it is only checked to look like a
-JSON object); the per-drop work is inlined (a few dict look-ups and one tuple); classification
-happens once per group, not per flow. Measured floor: orjson.loads of a 1.5 KB Hubble line is ~4 us
-here, the rest of the drop path ~2 us. A pure-Python byte scanner for the key fields was tried and
-was slower than orjson (~7 us/line). `scan_drops_path` can split a large regular file across
-processes (`NETPOL_TRIAGE_WORKERS`, default 1: on the benchmark machine the two vCPUs deliver one
-core of throughput, so a second process gained nothing).
+Constant memory whatever the input size: the input is read in chunks and folded into groups keyed by
+(direction, source, destination, port, protocol, deny), where an endpoint is keyed by its security
+identity (which stands for its whole label set, namespace included) or, when a flow carries none,
+its namespace, label list and (without labels) pod name. Nothing per flow is kept: each group holds
+counters and bounded samples (pod names, DNS names, addresses, deny policies). Malformed lines (not
+JSON, truncated, or JSON whose fields have the wrong types) are counted, the first
+`MAX_MALFORMED_LINES` line numbers kept; never fatal. Drops that are not policy drops are counted per
+reason, with the first flow of each reason as a sample (for the `hubble observe` command that shows
+them).
+
+Speed (bench/bench_triage.py), measured: a drop line is decoded into typed msgspec Structs holding
+only the fields triage reads (every other field is skipped by the C decoder without building a
+Python object; endpoint label lists are kept as raw JSON and decoded once per group): ~2x faster
+than `orjson.loads` building a dict of the whole 1.5 KB line (`msgspec.json.decode` to dicts is slower
+than orjson). Lines without the bytes `"DROPPED"` / `"AUDIT"` are never decoded: a 1 MiB chunk whose
+lines all look like flow objects (as many `{` line starts, `}` line ends and `"verdict"` keys as
+lines) is counted with four `bytes.count` calls, and only its drop lines are cut out and decoded;
+irregular chunks fall back to a per-line look. Tried and dropped: `Decoder.decode_lines` on whole
+chunks (slower than per-line decoding here, every Struct of the chunk alive at once), and
+splitting a file across processes (the 2-vCPU benchmark machine delivered one core of throughput;
+split the input by file or time window instead, see the README).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import bz2
+import gzip
+import io
+import lzma
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterable, Iterator
 
+import msgspec
 import orjson
+from msgspec import Raw, Struct
 
 MAX_MALFORMED_LINES = 20
 MAX_SAMPLES = 5
+SAMPLE_FLOWS = 64  # samples (pod names, DNS names, addresses) come from a group's first flows
+CHUNK = 1 << 20  # read buffer
+BATCH_BYTES = 1 << 19  # lines handed over per read
 
 # Verdicts (flow.proto enum Verdict). AUDIT is what a policy-audit-mode cluster reports for a flow the
 # policy would drop: triage treats it like a policy drop.
@@ -49,8 +69,10 @@ DROPPED = "DROPPED"
 AUDIT = "AUDIT"
 FORWARDED = "FORWARDED"
 # flow.proto enum DropReason: POLICY_DENIED (133) is a default-deny drop, POLICY_DENY (181) a deny rule.
-POLICY_DROP_REASONS = frozenset({"POLICY_DENIED", "POLICY_DENY"})
+POLICY_DENIED, POLICY_DENY = "POLICY_DENIED", "POLICY_DENY"
+POLICY_DROP_REASONS = frozenset({POLICY_DENIED, POLICY_DENY})
 POLICY_DROP_CODES = frozenset({133, 181})
+DROP_REASON_NAMES = {133: POLICY_DENIED, 181: POLICY_DENY}
 
 # Reserved security identities (pkg/identity/numericidentity.go), for flows whose endpoint carries
 # an identity but no `reserved:` label.
@@ -63,7 +85,58 @@ _EMPTY: dict = {}
 
 
 class FlowInputError(Exception):
-    """The flows input cannot be read at all (missing or unreadable file): exit 2."""
+    """The flows input cannot be read at all (missing, unreadable, a JSON array): exit 2."""
+
+
+# --- the fields triage reads, as typed structs (everything else is skipped by the decoder) -------
+_NO_RAW = Raw()  # the default of every Raw field: `is not _NO_RAW` tells a field was present
+
+
+class _Port(Struct, gc=False):
+    destination_port: int | None = None
+    destinationPort: int | None = None
+
+
+class _L4(Struct, gc=False):
+    TCP: _Port | None = None
+    UDP: _Port | None = None
+    SCTP: _Port | None = None
+    ICMPv4: dict | None = None
+    ICMPv6: dict | None = None
+
+
+class _Endpoint(Struct, gc=False):
+    identity: int = 0
+    namespace: str = ""
+
+
+class _Flow(Struct, gc=False):
+    """The fields every flow is decoded for; the rest (labels, pod names, DNS names, addresses: the
+    group's first flows and samples) come from `orjson.loads` of the few lines that need them."""
+
+    verdict: str | None = None
+    drop_reason: int | None = None
+    drop_reason_desc: str | None = None
+    dropReasonDesc: str | None = None
+    traffic_direction: str | None = None
+    trafficDirection: str | None = None
+    source: _Endpoint | None = None
+    destination: _Endpoint | None = None
+    l4: _L4 | None = None
+    egress_denied_by: Raw = _NO_RAW
+    ingress_denied_by: Raw = _NO_RAW
+    is_reply: bool | None = None
+    isReply: bool | None = None
+    reply: bool | None = None
+    IP: Raw = _NO_RAW  # only its presence is looked at (is this a flow?) when nothing else is there
+
+
+class _Line(_Flow, gc=False):
+    flow: _Flow | None = None
+
+
+_DECODE = msgspec.json.Decoder(_Line).decode
+_NO_EP = _Endpoint()
 
 
 @dataclass
@@ -78,13 +151,22 @@ class ReadStats:
     non_flow_lines: int = 0
     policy_drops: int = 0
     other_drops: dict[str, int] = field(default_factory=dict)  # drop_reason_desc -> count (not policy)
+    other_samples: dict[str, dict[str, Any]] = field(default_factory=dict)  # reason -> its first flow
     replies_skipped: int = 0
+    input_format: str = "lines"  # lines | pretty (a stream of pretty-printed JSON values)
+    compression: str | None = None
+    interrupted: bool = False  # Ctrl-C / SIGINT while reading: the report covers what was read
 
     def malformed(self, lineno: int) -> None:
         self.malformed_count += 1
         self.skipped_lines += 1
         if len(self.malformed_lines) < MAX_MALFORMED_LINES:
             self.malformed_lines.append(lineno)
+
+    def other_drop(self, reason: str, line: bytes) -> None:
+        self.other_drops[reason] = self.other_drops.get(reason, 0) + 1
+        if reason not in self.other_samples and len(self.other_samples) < 50:
+            self.other_samples[reason] = _flow_sample(_flow_dict(line))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,9 +180,6 @@ class ReadStats:
         }
 
 
-SAMPLE_FLOWS = 64  # samples (pod names, DNS names, addresses) come from a group's first flows
-
-
 @dataclass(slots=True)
 class RawGroup:
     """Flows sharing one raw key. `src`/`dst` are the endpoint objects of the first flow seen (an
@@ -111,6 +190,7 @@ class RawGroup:
     direction: str
     port: int
     protocol: str
+    deny: bool = False  # dropped by a deny rule (POLICY_DENY / *_denied_by), not by default deny
     count: int = 0  # policy drops (drop mode) or all matching flows (all mode)
     forwarded: int = 0
     dropped: int = 0  # policy drops
@@ -118,92 +198,252 @@ class RawGroup:
     dst_pods: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # destination_names seen
     ips: list[str] = field(default_factory=list)  # outside addresses seen (world peers)
-    denied_by: list[str] = field(default_factory=list)  # egress/ingress_denied_by policy names seen
+    denied_by: list[str] = field(default_factory=list)  # "Kind/ns/name" of egress/ingress_denied_by seen
     samples_left: int = SAMPLE_FLOWS
 
 
+# --- input: files, stdin, compression, pretty-printed JSON -----------------------------------------
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"))
+
+
+class _ZstdStream(io.RawIOBase):
+    """zstandard's stream reader as a readable raw stream (every frame, concatenated files too)."""
+
+    def __init__(self, fh: IO[bytes]):
+        import zstandard
+
+        self._fh = fh
+        self._r = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self._r.read(len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._fh.close()
+        finally:
+            super().close()
+
+
+def _decompressed(fh: IO[bytes]) -> tuple[IO[bytes], str | None]:
+    """`fh` (buffered) as plain bytes: decompressed by its magic bytes, whatever its name."""
+    head = fh.peek(6)[:6] if hasattr(fh, "peek") else b""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            if kind == "gzip":
+                return io.BufferedReader(gzip.GzipFile(fileobj=fh, mode="rb"), CHUNK), kind
+            if kind == "zstd":
+                return io.BufferedReader(_ZstdStream(fh), CHUNK), kind
+            if kind == "xz":
+                return io.BufferedReader(lzma.LZMAFile(fh), CHUNK), kind
+            return io.BufferedReader(bz2.BZ2File(fh), CHUNK), kind
+    return fh, None
+
+
 def open_input(spec: str | Path | None) -> IO[bytes]:
-    """`-` (or None) is standard input; anything else a file path. Raises FlowInputError."""
+    """`-` (or None) is standard input; anything else a file path. Compressed input (gzip, zstd, xz,
+    bzip2) is decompressed on the fly, recognised by its magic bytes. Raises FlowInputError."""
     if spec is None or str(spec) == "-":
-        return sys.stdin.buffer
+        stream, kind = _decompressed(sys.stdin.buffer)
+        return stream
     p = Path(spec)
     try:
         if p.is_dir():
             raise FlowInputError(f"{p}: is a directory; give a file of `hubble observe -o json` lines or - for stdin")
-        return p.open("rb")
+        fh = p.open("rb", buffering=CHUNK)
     except FileNotFoundError:
         raise FlowInputError(f"{p}: no such file; give a file of `hubble observe -o json` lines or - for stdin") from None
     except OSError as e:
         raise FlowInputError(f"{p}: cannot read: {e.strerror or e}") from None
+    stream, kind = _decompressed(fh)
+    return stream
 
 
-def _port_proto(l4: dict) -> tuple[int, str]:
+def compression_of(stream: IO[bytes]) -> str | None:
+    raw = getattr(stream, "raw", None)
+    if isinstance(raw, gzip.GzipFile):
+        return "gzip"
+    if isinstance(raw, _ZstdStream):
+        return "zstd"
+    if isinstance(raw, lzma.LZMAFile):
+        return "xz"
+    if isinstance(raw, bz2.BZ2File):
+        return "bzip2"
+    return None
+
+
+def _read_batches(stream: IO[bytes] | Iterable[bytes]) -> Iterator[list[bytes]]:
+    """Lists of lines (`readlines(hint)`: one copy from the read buffer into the line objects; on the
+    2-vCPU benchmark machine memory copies are what a chunk-and-split reader spent its time on)."""
+    readlines = getattr(stream, "readlines", None)
+    if readlines is None:  # an iterable of lines
+        batch: list[bytes] = []
+        for line in stream:  # type: ignore[union-attr]
+            batch.append(line)
+            if len(batch) >= 1000:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    while True:
+        try:
+            batch = readlines(BATCH_BYTES)
+        except gzip.BadGzipFile as e:
+            raise FlowInputError(f"corrupt gzip input: {e}") from None
+        except (EOFError, lzma.LZMAError) as e:
+            raise FlowInputError(f"corrupt or truncated compressed input: {e}") from None
+        except OSError as e:
+            raise FlowInputError(f"reading flows failed: {e.strerror or e}") from None
+        except Exception as e:  # zstandard.ZstdError
+            if e.__class__.__module__.startswith("zstandard"):
+                raise FlowInputError(f"corrupt zstd input: {e}") from None
+            raise
+        if not batch:
+            return
+        yield batch
+
+
+def _pretty_values(lines: Iterable[bytes], base: int) -> Iterator[tuple[int, bytes]]:
+    """(line number of its first line, the value's bytes) of a stream of pretty-printed JSON values:
+    a value ends at a line holding only `}` (column 0)."""
+    acc: list[bytes] = []
+    start = 0
+    lineno = base
+    for line in lines:
+        lineno += 1
+        if not acc:
+            if not line.strip():
+                continue
+            start = lineno
+        acc.append(line)
+        if line.rstrip() == b"}":
+            yield start, b"".join(acc)
+            acc = []
+    if acc:
+        yield start, b"".join(acc)
+
+
+_ARRAY_HELP = ("the input is a JSON array (e.g. `jq -s` output); triage reads one flow per line: "
+               "`jq -c '.[]' FILE | netpol triage ... -`")
+
+
+class _Input:
+    """Batches of lines, or (pretty-printed input) whole JSON values with their first line numbers."""
+
+    def __init__(self, stream, stats: ReadStats):
+        self.stats = stats
+        self.batches = _read_batches(stream)
+        self.first: list[bytes] | None = None
+        self.pretty = False
+        stats.compression = stats.compression or compression_of(stream)
+        for batch in self.batches:
+            self.first = batch
+            first_line = next((ln.strip() for ln in batch if ln.strip()), None)
+            if first_line is None:
+                continue
+            if first_line[:1] == b"[":
+                raise FlowInputError(_ARRAY_HELP)
+            if first_line == b"{" or (first_line[:1] == b"{" and not first_line.endswith(b"}")
+                                      and any(ln.rstrip() == b"}" for ln in batch)):
+                self.pretty = True
+                stats.input_format = "pretty"
+            break
+
+    def values(self) -> Iterator[tuple[int, bytes]]:
+        def lines():
+            if self.first is not None:
+                yield from self.first
+            for b in self.batches:
+                yield from b
+        return _pretty_values(lines(), self.stats.lines)
+
+    def line_batches(self) -> Iterator[list[bytes]]:
+        if self.first is None:
+            return
+        yield self.first
+        yield from self.batches
+
+
+# --- per-flow helpers --------------------------------------------------------------------------------
+def _port_proto(l4: _L4 | None) -> tuple[int, str]:
+    if l4 is None:
+        return 0, ""
     for proto in ("TCP", "UDP", "SCTP"):
-        x = l4.get(proto)
+        x = getattr(l4, proto)
         if x is not None:
-            p = x.get("destination_port")
+            p = x.destination_port
             if p is None:
-                p = x.get("destinationPort", 0)
-            try:
-                return int(p), proto
-            except (TypeError, ValueError):
-                return 0, proto
-    if "ICMPv4" in l4 or "ICMPv6" in l4:
+                p = x.destinationPort or 0
+            return p, proto
+    if l4.ICMPv4 is not None or l4.ICMPv6 is not None:
         return 0, "ICMP"
     return 0, ""
 
 
-def _labels_key(ep: dict) -> tuple:
-    """An endpoint's key when it carries no security identity: its namespace and label list."""
-    labels = ep.get("labels")
-    return ep.get("namespace", ""), tuple(labels) if labels else ()
-
-
-def _ep_key(ep: dict):
-    """An endpoint's part of the raw key: its security identity (which stands for its labels,
-    namespace included), or its namespace and labels when it has none."""
-    return ep.get("identity") or _labels_key(ep)
-
-
-def _unparsed_kind(line: bytes) -> int:
-    """What a line that is not parsed is: 1 a whole JSON object with a verdict or a flow (a flow),
-    0 another whole object (node_status, lost_events), -1 malformed (e.g. truncated), 2 blank."""
-    if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
-        return 1 if b'"verdict"' in line or b'"flow"' in line else 0
-    return -1 if line.strip() else 2
-
-
-def _flow_of(obj: Any) -> dict | None:
+def _flow_dict(line: bytes) -> dict:
+    """The whole flow object of a line, as a dict (for the few lines whose details are needed)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return {}
     if type(obj) is not dict:
-        return None
+        return {}
     f = obj.get("flow")
-    if type(f) is dict:
-        return f
-    if "verdict" in obj or "source" in obj or "destination" in obj or "IP" in obj or "l4" in obj:
-        return obj
-    return None
+    return f if type(f) is dict else obj
 
 
-def _is_policy_drop(f: dict) -> bool | None:
-    """True: a policy drop; False: another drop reason; None: not a drop at all."""
-    v = f.get("verdict")
-    if v != DROPPED and v != AUDIT:
-        return None
-    if v == AUDIT:
-        return True
-    reason = f.get("drop_reason_desc") or f.get("dropReasonDesc")
-    if reason is not None:
-        return reason in POLICY_DROP_REASONS
-    return f.get("drop_reason") in POLICY_DROP_CODES
+def _endpoint_of(raw: Any) -> dict:
+    """An endpoint as the peer resolvers read it: namespace, identity, labels (strings), pod_name."""
+    if type(raw) is not dict:
+        return {}
+    out: dict[str, Any] = {}
+    ident = raw.get("identity")
+    if type(ident) is int and ident:
+        out["identity"] = ident
+    ns = raw.get("namespace")
+    if type(ns) is str and ns:
+        out["namespace"] = ns
+    labels = raw.get("labels")
+    if type(labels) is list:
+        labels = [x for x in labels if type(x) is str]
+        if labels:
+            out["labels"] = labels
+    pod = raw.get("pod_name") or raw.get("podName")
+    if type(pod) is str and pod:
+        out["pod_name"] = pod
+    return out
 
 
-def _is_reply(f: dict) -> bool:
-    r = f.get("is_reply")
-    if r is None:
-        r = f.get("isReply")
-    if r is None:
-        r = f.get("reply")
-    return bool(r)
+def _labels_key(ep: dict) -> tuple:
+    """An endpoint's key when it carries no security identity: its namespace and labels (and its pod
+    name when it has no labels either: a field-masked exporter line)."""
+    labels = ep.get("labels")
+    return ep.get("namespace", ""), tuple(labels) if labels else (), "" if labels else ep.get("pod_name", "")
+
+
+def _flow_sample(d: dict) -> dict[str, Any]:
+    """The few fields of a flow shown for a non-policy drop (and used for its hubble command)."""
+    out: dict[str, Any] = {}
+    ip = d.get("IP")
+    if type(ip) is dict:
+        out.update({k: ip[k] for k in ("source", "destination", "ipVersion") if type(ip.get(k)) is str})
+    for side in ("source", "destination"):
+        ep = _endpoint_of(d.get(side))
+        if ep:
+            if "labels" in ep:
+                ep["labels"] = ep["labels"][:8]
+            out[side] = ep
+    node = d.get("node_name")
+    if type(node) is str and node:
+        out["node_name"] = node
+    return out
 
 
 def _add_sample(lst: list, value: Any) -> None:
@@ -211,148 +451,252 @@ def _add_sample(lst: list, value: Any) -> None:
         lst.append(value)
 
 
-def _note(g: RawGroup, f: dict, src: dict, dst: dict) -> None:
-    """Bounded samples: a few pod names, DNS names, outside addresses and deny-policy names.
+def _denied_by(d: dict) -> list[str]:
+    """"Kind/ns/name" of the policies in egress_denied_by / ingress_denied_by (flow.proto Policy)."""
+    out: list[str] = []
+    for k in ("egress_denied_by", "ingress_denied_by", "egressDeniedBy", "ingressDeniedBy"):
+        pols = d.get(k)
+        if type(pols) is not list:
+            continue
+        for pol in pols:
+            if type(pol) is dict and pol.get("name"):
+                ns = pol.get("namespace")
+                kind = pol.get("kind") or ("CiliumNetworkPolicy" if ns else "CiliumClusterwideNetworkPolicy")
+                _add_sample(out, f"{kind}/{ns + '/' if ns else ''}{pol.get('name')}")
+    return out
+
+
+def _note(g: RawGroup, d: dict) -> None:
+    """Bounded samples from one flow (as a dict): pod names, DNS names, outside addresses, deny policies.
     Best effort: a sample field of an unexpected type is ignored."""
     try:
-        _note_samples(g, f, src, dst)
+        for lst, side in ((g.src_pods, "source"), (g.dst_pods, "destination")):
+            ep = d.get(side)
+            if type(ep) is dict:
+                _add_sample(lst, ep.get("pod_name") or ep.get("podName"))
+        if len(g.names) < MAX_SAMPLES:
+            for n in d.get("destination_names") or d.get("destinationNames") or ():
+                _add_sample(g.names, str(n).rstrip("."))
+        dst = d.get("destination")
+        if len(g.ips) < MAX_SAMPLES and not (type(dst) is dict and dst.get("namespace")):
+            ip = d.get("IP")
+            if type(ip) is dict:
+                _add_sample(g.ips, ip.get("destination"))
+        for name in _denied_by(d):
+            _add_sample(g.denied_by, name)
     except (AttributeError, TypeError, ValueError):
         pass
 
 
-def _note_samples(g: RawGroup, f: dict, src: dict, dst: dict) -> None:
-    if len(g.src_pods) < MAX_SAMPLES:
-        _add_sample(g.src_pods, src.get("pod_name") or src.get("podName"))
-    if len(g.dst_pods) < MAX_SAMPLES:
-        _add_sample(g.dst_pods, dst.get("pod_name") or dst.get("podName"))
-    if len(g.names) < MAX_SAMPLES:
-        for n in f.get("destination_names") or f.get("destinationNames") or ():
-            _add_sample(g.names, str(n).rstrip("."))
-    if len(g.ips) < MAX_SAMPLES and not dst.get("namespace"):
-        ip = f.get("IP")
-        if ip:
-            _add_sample(g.ips, ip.get("destination"))
-    if len(g.denied_by) < MAX_SAMPLES:
-        for k in ("egress_denied_by", "ingress_denied_by"):
-            for pol in f.get(k) or ():
-                if isinstance(pol, dict):
-                    ns = pol.get("namespace")
-                    _add_sample(g.denied_by, f"{pol.get('kind') or 'policy'}/{ns + '/' if ns else ''}{pol.get('name')}")
+def _is_reply(f: _Flow) -> bool:
+    r = f.is_reply
+    if r is None:
+        r = f.isReply
+    if r is None:
+        r = f.reply
+    return bool(r)
 
 
-def scan_drops(stream: IO[bytes], stats: ReadStats | None = None) -> tuple[ReadStats, dict[tuple, RawGroup]]:
+def _unparsed_kind(line: bytes) -> int:
+    """What a line that is not parsed is: 1 a whole JSON object with a verdict or a flow (a flow),
+    0 another whole object (node_status, lost_events), -1 malformed (e.g. truncated), 2 blank."""
+    s = line.strip()
+    if s[:1] == b"{" and s[-1:] == b"}":
+        return 1 if b'"verdict"' in line or b'"flow"' in line else 0
+    return -1 if s else 2
+
+
+def _decode(line: bytes, lineno: int, stats: ReadStats) -> _Flow | None:
+    """The flow of one line, or None (counted: malformed, or a JSON value that is no flow)."""
+    try:
+        obj = _DECODE(line)
+    except msgspec.ValidationError:
+        try:
+            v = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            v = None
+        if isinstance(v, dict) or v is None:
+            stats.malformed(lineno)  # wrong field types (or JSON msgspec refuses)
+        else:
+            if isinstance(v, list) and lineno == 1 and v and isinstance(v[0], dict):
+                raise FlowInputError(_ARRAY_HELP) from None
+            stats.non_flow_lines += 1
+            stats.skipped_lines += 1
+        return None
+    except msgspec.DecodeError:
+        if line.strip():
+            stats.malformed(lineno)
+        return None
+    f = obj.flow
+    if f is not None:
+        return f
+    if obj.verdict is not None or obj.source is not None or obj.destination is not None or obj.l4 is not None \
+            or obj.IP is not _NO_RAW:
+        return obj
+    stats.non_flow_lines += 1
+    stats.skipped_lines += 1
+    return None
+
+
+# --- the triage pass -----------------------------------------------------------------------------------
+class _DropFolder:
+    """Folds the policy drops of decoded flows into raw groups."""
+
+    def __init__(self, stats: ReadStats):
+        self.stats = stats
+        self.groups: dict[tuple, RawGroup] = {}
+        self.flows = 0
+        self.drops = 0
+
+    def fold(self, f: _Flow, line: bytes, lineno: int) -> None:
+        """One decoded flow. The hot path of `netpol triage` (kept flat on purpose)."""
+        v = f.verdict
+        deny = False
+        if v == DROPPED:
+            r = f.drop_reason_desc
+            if r is None:
+                r = f.dropReasonDesc
+            if r is None:
+                code = f.drop_reason
+                r = DROP_REASON_NAMES.get(code) if code is not None else None
+                if r is None:
+                    self.flows += 1
+                    self.stats.other_drop(str(code) if code is not None else "UNKNOWN", line)
+                    return
+            elif r != POLICY_DENIED:
+                if r != POLICY_DENY:
+                    self.flows += 1
+                    self.stats.other_drop(r, line)
+                    return
+                deny = True
+        elif v != AUDIT:
+            self.flows += 1
+            return
+        if f.egress_denied_by is not _NO_RAW or f.ingress_denied_by is not _NO_RAW:
+            deny = True
+        src = f.source or _NO_EP
+        dst = f.destination or _NO_EP
+        l4 = f.l4
+        x = l4.TCP if l4 is not None else None
+        if x is not None and x.destination_port is not None:
+            port, proto = x.destination_port, "TCP"
+        else:
+            port, proto = _port_proto(l4)
+        direction = f.traffic_direction or f.trafficDirection or "TRAFFIC_DIRECTION_UNKNOWN"
+        sk = src.identity
+        dk = dst.identity
+        d = None
+        if not sk or not dk:  # no security identity: key by namespace and labels (from the whole line)
+            d = _flow_dict(line)
+            if not sk:
+                sk = _labels_key(_endpoint_of(d.get("source")))
+            if not dk:
+                dk = _labels_key(_endpoint_of(d.get("destination")))
+        key = (direction, sk, dk, port, proto, deny)
+        g = self.groups.get(key)
+        if g is None:
+            d = d or _flow_dict(line)
+            g = self.groups[key] = RawGroup(src=_endpoint_of(d.get("source")), dst=_endpoint_of(d.get("destination")),
+                                            direction=direction, port=port, protocol=proto, deny=deny)
+        g.count += 1
+        g.dropped += 1
+        if g.samples_left or (deny and len(g.denied_by) < MAX_SAMPLES):
+            if g.samples_left:
+                g.samples_left -= 1
+            _note(g, d or _flow_dict(line))
+        self.flows += 1
+        self.drops += 1
+
+
+def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = None) -> tuple[ReadStats, dict[tuple, RawGroup]]:
     """Fold the policy drops of a flow stream into raw groups (the `netpol triage` pass).
 
-    A line without the bytes `"DROPPED"` / `"AUDIT"` is not parsed: it is counted as a flow when it
+    A line without the bytes `"DROPPED"` / `"AUDIT"` is not decoded: it is counted as a flow when it
     looks like a whole JSON object carrying a verdict, as a non-flow line when it is a JSON object
     without one (node_status, lost_events), and as malformed otherwise (e.g. a truncated line). A
-    parsed flow whose fields have the wrong JSON types is malformed too. The drop path is inlined
-    (this loop is the hot path of the benchmark); samples come from the first `SAMPLE_FLOWS` flows
-    of each raw group only."""
+    decoded flow whose fields have the wrong JSON types is malformed too. Ctrl-C (KeyboardInterrupt)
+    while reading ends the input: the groups so far are returned, `stats.interrupted` set."""
     stats = stats or ReadStats()
-    groups: dict[tuple, RawGroup] = {}
-    loads = orjson.loads
-    JSONError = orjson.JSONDecodeError
-    other = stats.other_drops
-    policy_reasons = POLICY_DROP_REASONS
-    empty = _EMPTY
-    flows = skipped_nonflow = drops = lines = 0
+    folder = _DropFolder(stats)
+    fold = folder.fold
+    decode = _decode
+    dec = _DECODE
+    lines = stats.lines
     try:
-        for lineno, line in enumerate(stream, 1):
-            lines = lineno
-            if b'"DROPPED"' not in line and b'"AUDIT"' not in line:
-                kind = _unparsed_kind(line)
-                if kind == 1:
-                    flows += 1
-                elif kind == 0:
-                    skipped_nonflow += 1
-                elif kind < 0:
-                    stats.malformed(lineno)
-                continue
-            try:
-                obj = loads(line)
-            except JSONError:
-                if line.strip():
-                    stats.malformed(lineno)
-                continue
-            f = obj.get("flow") if type(obj) is dict else None
-            if type(f) is not dict:
-                f = _flow_of(obj)
-                if f is None:
-                    skipped_nonflow += 1
-                    continue
-            try:
-                v = f.get("verdict")
-                if v == DROPPED:
-                    r = f.get("drop_reason_desc")
-                    if r is None:
-                        r = f.get("dropReasonDesc")
-                    if r is None:
-                        if f.get("drop_reason") not in POLICY_DROP_CODES:
-                            r = str(f.get("drop_reason", "UNKNOWN"))
-                            other[r] = other.get(r, 0) + 1
-                            flows += 1
+        inp = _Input(stream, stats)
+        lines = stats.lines
+        if inp.pretty:
+            for lineno, value in inp.values():
+                lines = lineno
+                f = decode(value, lineno, stats)
+                if f is not None:
+                    fold(f, line, lineno)
+            # the last value's line number is a lower bound on the line count: enough for the report
+        else:
+            lineno = lines
+            for batch in inp.line_batches():
+                for line in batch:
+                    lineno += 1
+                    if b'"DROPPED"' not in line and b'"AUDIT"' not in line:
+                        if line[:1] == b"{" and line[-2:] == b"}\n" and b'"verdict"' in line:
+                            folder.flows += 1  # a whole flow object that is no drop: not decoded
                             continue
-                    elif r not in policy_reasons:
-                        other[r] = other.get(r, 0) + 1
-                        flows += 1
+                        kind = _unparsed_kind(line)
+                        if kind == 1:
+                            folder.flows += 1
+                        elif kind == 0:
+                            stats.non_flow_lines += 1
+                            stats.skipped_lines += 1
+                        elif kind < 0:
+                            stats.malformed(lineno)
                         continue
-                elif v != AUDIT:
-                    flows += 1
-                    continue
-                src = f.get("source") or empty
-                dst = f.get("destination") or empty
-                l4 = f.get("l4")
-                x = l4.get("TCP") if l4 else None
-                if x is not None:
-                    proto = "TCP"
-                    port = x.get("destination_port")
-                    if type(port) is not int:
-                        port, proto = _port_proto(l4)
-                else:
-                    port, proto = _port_proto(l4 or empty)
-                direction = f.get("traffic_direction") or f.get("trafficDirection") or "TRAFFIC_DIRECTION_UNKNOWN"
-                # a security identity stands for its whole label set (namespace included)
-                key = (direction, src.get("identity") or _labels_key(src), dst.get("identity") or _labels_key(dst),
-                       port, proto)
-                g = groups.get(key)
-                if g is None:
-                    g = groups[key] = RawGroup(src=src, dst=dst, direction=direction, port=port, protocol=proto)
-                g.count += 1
-                g.dropped += 1
-                if g.samples_left:
-                    g.samples_left -= 1
-                    _note(g, f, src, dst)
-            except (AttributeError, TypeError, ValueError):  # valid JSON with wrong field types
-                stats.malformed(lineno)
-                continue
-            flows += 1
-            drops += 1
-    except OSError as e:
-        raise FlowInputError(f"reading flows failed at line {lines + 1}: {e.strerror or e}") from None
-    stats.lines += lines
-    stats.flows_read += flows
-    stats.non_flow_lines += skipped_nonflow
-    stats.skipped_lines += skipped_nonflow
-    stats.policy_drops += drops
-    return stats, groups
+                    try:
+                        f = dec(line)
+                    except msgspec.DecodeError:  # ValidationError included: see `_decode`
+                        decode(line, lineno, stats)
+                        continue
+                    if f.flow is not None:
+                        f = f.flow
+                    elif f.verdict is None:
+                        f = decode(line, lineno, stats)  # counts it: a flow without verdict, or no flow
+                        if f is None:
+                            continue
+                    fold(f, line, lineno)
+                lines = lineno
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    stats.lines = lines
+    stats.flows_read += folder.flows
+    stats.policy_drops += folder.drops
+    return stats, folder.groups
 
 
-def scan_all(stream: IO[bytes], namespace: str | None = None,
+def scan_all(stream: IO[bytes] | Iterable[bytes], namespace: str | None = None,
              stats: ReadStats | None = None) -> tuple[ReadStats, dict[tuple, RawGroup]]:
     """Fold every request flow (forwarded and policy-dropped; replies skipped) into raw groups; with
     `namespace`, only flows whose source or destination is in that namespace (lines that do not
-    contain the namespace's name as a JSON string are not parsed). The `netpol verify` and
+    contain the namespace's name as a JSON string are not decoded). The `netpol verify` and
     `netpol profile --from-flows` pass."""
     stats = stats or ReadStats()
     groups: dict[tuple, RawGroup] = {}
-    loads = orjson.loads
-    JSONError = orjson.JSONDecodeError
     needle = orjson.dumps(namespace) if namespace else None
-    lines = 0
+    lines = stats.lines
+
+    def values() -> Iterator[tuple[int, bytes]]:
+        nonlocal lines
+        inp = _Input(stream, stats)
+        lines = stats.lines
+        if inp.pretty:
+            yield from inp.values()
+            return
+        for batch in inp.line_batches():
+            for line in batch:
+                lines += 1
+                yield lines, line
+
     try:
-        for lineno, line in enumerate(stream, 1):
-            lines = lineno
+        for lineno, line in values():
+            lines = max(lines, lineno)
             if needle is not None and needle not in line:
                 kind = _unparsed_kind(line)
                 if kind == 1:
@@ -363,51 +707,55 @@ def scan_all(stream: IO[bytes], namespace: str | None = None,
                 elif kind < 0:
                     stats.malformed(lineno)
                 continue
-            try:
-                obj = loads(line)
-            except JSONError:
-                if line.strip():
-                    stats.malformed(lineno)
-                continue
-            f = _flow_of(obj)
+            f = _decode(line, lineno, stats)
             if f is None:
-                stats.non_flow_lines += 1
-                stats.skipped_lines += 1
                 continue
-            try:
-                _fold_any(f, namespace, groups, stats)
-            except (AttributeError, TypeError, ValueError):  # valid JSON with wrong field types
-                stats.malformed(lineno)
-                continue
+            _fold_any(f, line, namespace, groups, stats)
             stats.flows_read += 1
-    except OSError as e:
-        raise FlowInputError(f"reading flows failed at line {lines + 1}: {e.strerror or e}") from None
-    stats.lines += lines
+    except KeyboardInterrupt:
+        stats.interrupted = True
+    stats.lines = lines
     return stats, groups
 
 
-def _fold_any(f: dict, namespace: str | None, groups: dict[tuple, RawGroup], stats: ReadStats) -> None:
-    src = f.get("source") or _EMPTY
-    dst = f.get("destination") or _EMPTY
-    if namespace is not None and src.get("namespace") != namespace and dst.get("namespace") != namespace:
+def _fold_any(f: _Flow, line: bytes, namespace: str | None, groups: dict[tuple, RawGroup], stats: ReadStats) -> None:
+    src = f.source or _NO_EP
+    dst = f.destination or _NO_EP
+    if namespace is not None and src.namespace != namespace and dst.namespace != namespace:
         return
-    verdict = f.get("verdict")
-    kind = _is_policy_drop(f)
-    if kind is False:
-        r = f.get("drop_reason_desc") or f.get("dropReasonDesc") or str(f.get("drop_reason", "UNKNOWN"))
-        stats.other_drops[r] = stats.other_drops.get(r, 0) + 1
-        return
-    if kind is None and verdict != FORWARDED:
+    verdict = f.verdict
+    kind: bool | None = None
+    if verdict == AUDIT:
+        kind = True
+    elif verdict == DROPPED:
+        r = f.drop_reason_desc or f.dropReasonDesc
+        if r is None and f.drop_reason is not None:
+            r = DROP_REASON_NAMES.get(f.drop_reason, str(f.drop_reason))
+        if r not in POLICY_DROP_REASONS:
+            stats.other_drop(r or "UNKNOWN", line)
+            return
+        kind = True
+    elif verdict == FORWARDED:
+        kind = False
+    else:
         return  # TRACED, TRANSLATED, REDIRECTED, ERROR: no policy decision to compare
     if _is_reply(f):
         stats.replies_skipped += 1
         return
-    port, proto = _port_proto(f.get("l4") or _EMPTY)
-    direction = f.get("traffic_direction") or f.get("trafficDirection") or "TRAFFIC_DIRECTION_UNKNOWN"
-    key = (direction, _ep_key(src), _ep_key(dst), port, proto)
+    port, proto = _port_proto(f.l4)
+    direction = f.traffic_direction or f.trafficDirection or "TRAFFIC_DIRECTION_UNKNOWN"
+    d = None
+    sk, dk = src.identity, dst.identity
+    if not sk or not dk:
+        d = _flow_dict(line)
+        sk = sk or _labels_key(_endpoint_of(d.get("source")))
+        dk = dk or _labels_key(_endpoint_of(d.get("destination")))
+    key = (direction, sk, dk, port, proto)
     g = groups.get(key)
     if g is None:
-        g = groups[key] = RawGroup(src=src, dst=dst, direction=direction, port=port, protocol=proto)
+        d = d or _flow_dict(line)
+        g = groups[key] = RawGroup(src=_endpoint_of(d.get("source")), dst=_endpoint_of(d.get("destination")),
+                                   direction=direction, port=port, protocol=proto)
     if kind:
         stats.policy_drops += 1
         g.dropped += 1
@@ -416,105 +764,21 @@ def _fold_any(f: dict, namespace: str | None, groups: dict[tuple, RawGroup], sta
     g.count += 1
     if g.samples_left:
         g.samples_left -= 1
-        _note(g, f, src, dst)
+        _note(g, d or _flow_dict(line))
 
 
-# --- parallel scan of a regular file --------------------------------------------------------------
-PARALLEL_MIN_BYTES = 16 << 20  # below this a second process costs more than it saves
-
-
-def default_workers() -> int:
-    """Processes for a file scan: $NETPOL_TRIAGE_WORKERS (default 1).
-
-    Opt-in: on the benchmark machine the two vCPUs deliver one core of throughput (two CPU-bound
-    jobs take 2.2x one), so a second process gained nothing there; on a machine with real cores
-    `NETPOL_TRIAGE_WORKERS=N` splits a large file across N processes."""
-    env = os.environ.get("NETPOL_TRIAGE_WORKERS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return 1
-
-
-def _split(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
-    """Byte ranges [start, end) that begin at line starts and cover the file."""
-    cuts = [0]
-    with path.open("rb") as fh:
-        for i in range(1, parts):
-            fh.seek(size * i // parts)
-            fh.readline()  # to the start of the next line
-            pos = fh.tell()
-            if cuts[-1] < pos < size:
-                cuts.append(pos)
-    cuts.append(size)
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
-
-
-def _range_lines(fh: IO[bytes], nbytes: int):
-    for line in fh:
-        yield line
-        nbytes -= len(line)
-        if nbytes <= 0:
-            return
-
-
-def _scan_range(args: tuple[str, int, int]) -> tuple[ReadStats, dict[tuple, RawGroup]]:
-    path, start, end = args
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        return scan_drops(_range_lines(fh, end - start))
-
-
-def merge_scans(parts: list[tuple[ReadStats, dict[tuple, RawGroup]]]) -> tuple[ReadStats, dict[tuple, RawGroup]]:
-    """Combine the scans of consecutive ranges of one input (line numbers re-based)."""
-    stats = ReadStats()
-    groups: dict[tuple, RawGroup] = {}
-    offset = 0
-    for st, gs in parts:
-        stats.flows_read += st.flows_read
-        stats.non_flow_lines += st.non_flow_lines
-        stats.skipped_lines += st.skipped_lines
-        stats.policy_drops += st.policy_drops
-        stats.replies_skipped += st.replies_skipped
-        stats.malformed_count += st.malformed_count
-        for n in st.malformed_lines:
-            if len(stats.malformed_lines) < MAX_MALFORMED_LINES:
-                stats.malformed_lines.append(n + offset)
-        for k, v in st.other_drops.items():
-            stats.other_drops[k] = stats.other_drops.get(k, 0) + v
-        offset += st.lines
-        stats.lines += st.lines
-        for key, g in gs.items():
-            mine = groups.get(key)
-            if mine is None:
-                groups[key] = g
-                continue
-            mine.count += g.count
-            mine.forwarded += g.forwarded
-            mine.dropped += g.dropped
-            for a, b in ((mine.src_pods, g.src_pods), (mine.dst_pods, g.dst_pods), (mine.names, g.names),
-                         (mine.ips, g.ips), (mine.denied_by, g.denied_by)):
-                for v in b:
-                    _add_sample(a, v)
-    return stats, groups
-
-
-def scan_drops_path(path: str | Path, workers: int | None = None,
-                    min_bytes: int = PARALLEL_MIN_BYTES) -> tuple[ReadStats, dict[tuple, RawGroup]]:
-    """`scan_drops` over a regular file, split at line boundaries across `workers` forked processes
-    when the file is large (each process aggregates its range in constant memory; the parent merges
-    the groups and re-bases malformed line numbers). Same result as one sequential scan."""
-    p = Path(path)
-    stream = open_input(p)
-    try:
-        size = os.fstat(stream.fileno()).st_size
-        workers = workers or default_workers()
-        methods = multiprocessing.get_all_start_methods()
-        if workers <= 1 or size < min_bytes or "fork" not in methods or not p.is_file():
-            return scan_drops(stream)
-    finally:
-        stream.close()
-    ranges = _split(p, size, workers)
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(len(ranges)) as pool:
-        parts = pool.map(_scan_range, [(str(p), a, b) for a, b in ranges], chunksize=1)
-    return merge_scans(parts)
+def merge_raw(into: dict[tuple, RawGroup], part: dict[tuple, RawGroup]) -> dict[tuple, RawGroup]:
+    """Add the raw groups of another input (another file, another time window) to `into`."""
+    for key, g in part.items():
+        mine = into.get(key)
+        if mine is None:
+            into[key] = g
+            continue
+        mine.count += g.count
+        mine.forwarded += g.forwarded
+        mine.dropped += g.dropped
+        for a, b in ((mine.src_pods, g.src_pods), (mine.dst_pods, g.dst_pods), (mine.names, g.names),
+                     (mine.ips, g.ips), (mine.denied_by, g.denied_by)):
+            for v in b:
+                _add_sample(a, v)
+    return into

@@ -131,7 +131,7 @@ def test_constant_memory(dev):
     large, g2 = peak(50_000)
     assert g1 == g2 == 14  # 7 namespaces x (postgres, world)
     assert large < small * 1.5 + 64_000, (small, large)
-    assert large < 2_000_000
+    assert large < 8_000_000  # a few 1 MiB read buffers, whatever the input size
 
 
 def test_open_input_errors(tmp_path):
@@ -155,19 +155,3 @@ def test_wrong_field_types_are_malformed_not_fatal(dev):
     stats, groups = scan_all(io.BytesIO(data), namespace="batch-jobs")
     assert stats.malformed_lines == [2, 3, 4]
     assert sum(g.count for g in groups.values()) == 2
-
-
-@pytest.mark.parametrize("name", ["mixed.jsonl", "egress_drops.jsonl", "ingress_drops.json"])
-def test_parallel_file_scan_equals_the_sequential_scan(name):
-    """NETPOL_TRIAGE_WORKERS opt-in: ranges split at line starts, merged, line numbers re-based."""
-    from triage_helpers import FIXTURES
-
-    from netpol.triage import scan_drops_path
-
-    path = FIXTURES / name
-    seq_stats, seq = scan_drops(io.BytesIO(path.read_bytes()))
-    for workers in (2, 3):
-        par_stats, par = scan_drops_path(path, workers=workers, min_bytes=0)
-        assert par_stats.to_json() == seq_stats.to_json()
-        assert par_stats.lines == seq_stats.lines
-        assert {k: (g.count, g.dropped) for k, g in par.items()} == {k: (g.count, g.dropped) for k, g in seq.items()}
