@@ -109,11 +109,15 @@ def check(
     stack_rules: bool = typer.Option(False, "--stack-rules", help="With --manifests: add the stack rules"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints for the reachability invariants"),
     as_json: bool = typer.Option(False, "--json"),
+    kubeconfig: Optional[Path] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
-    """Run the policy pack's rules offline. Exit 1 on a mandatory violation, 2 on bad input."""
+    """Run the policy pack's rules offline (or on a live cluster's objects and pods with
+    --kubeconfig/--context). Exit 1 on a mandatory violation, 2 on bad input."""
     from netpol.commands.check import check_command
 
-    _exit(check_command(stack, manifests, stack_rules, inventory, as_json))
+    _exit(check_command(stack, manifests, stack_rules, inventory, as_json, live=_live(kubeconfig, context, namespace)))
 
 
 

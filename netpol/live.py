@@ -42,6 +42,7 @@ __all__ = ["LiveError", "ClusterObjects", "load_live", "read_cluster"]
 PAGE = 500  # kubectl's default chunk size
 CILIUM_GROUP, CILIUM_VERSION = "cilium.io", "v2"
 CNP_PLURAL, CCNP_PLURAL = "ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies"
+PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_ONLY_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 CONNECT_TIMEOUT, READ_TIMEOUT = 10.0, 60.0
@@ -62,6 +63,11 @@ class ClusterObjects:
     policies: list[dict]  # CNP, CCNP, NetworkPolicy documents, with apiVersion and kind
     warnings: list[str] = field(default_factory=list)
     namespace_objects: list[dict] = field(default_factory=list)  # kind Namespace documents
+    prometheus_rules: list[dict] = field(default_factory=list)  # read only when asked (netpol check)
+
+    def manifests(self) -> list[dict]:
+        """Every object read, as documents: what `netpol check` runs the pack's rules on."""
+        return self.namespace_objects + self.policies + self.prometheus_rules
 
     def inventory(self) -> Inventory:
         return parse_inventory({
@@ -284,8 +290,9 @@ def _labels(item: dict) -> dict[str, str]:
 
 
 def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | None = None,
-                 namespaces: Sequence[str] = ()) -> ClusterObjects:
-    """List namespaces, pods, NetworkPolicies, CNPs and CCNPs (concurrently, paged)."""
+                 namespaces: Sequence[str] = (), prometheus_rules: bool = False) -> ClusterObjects:
+    """List namespaces, pods, NetworkPolicies, CNPs and CCNPs (concurrently, paged); with
+    `prometheus_rules`, the PrometheusRules too (monitoring.coreos.com/v1; 404: a warning)."""
     target = connect(kubeconfig, context)
     from kubernetes.client import CustomObjectsApi
 
@@ -320,6 +327,15 @@ def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | Non
                                             "/apis/networking.k8s.io/v1/networkpolicies")
         jobs["cnp:"] = cilium(CNP_PLURAL)
     jobs["ccnp:"] = cilium(CCNP_PLURAL)
+    if prometheus_rules:
+        group, version, plural = PROMETHEUS_RULE
+        for ns in only or [None]:
+            what = f"{plural}.{group}" + (f" in namespace {ns}" if ns else "")
+            jobs[f"prom:{ns or ''}"] = (
+                (lambda what=what: _list_all(target, what, custom.list_cluster_custom_object, group, version, plural))
+                if ns is None else
+                (lambda what=what, ns=ns: _list_all(target, what, custom.list_namespaced_custom_object, group,
+                                                    version, ns, plural)))
 
     results: dict[str, list[dict] | BaseException] = {}
     with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
@@ -357,6 +373,10 @@ def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | Non
             "not installed in this cluster (cilium.io/v2 answers 404): no Cilium policy was read; "
             "only Kubernetes NetworkPolicy is evaluated")
 
+    if any(isinstance(results[k], _Missing) for k in jobs if k.startswith("prom:")):
+        warnings.append(f"{target.source}: the PrometheusRule CRD (monitoring.coreos.com/v1) is not installed in "
+                        "this cluster: no alert rule was read")
+
     def items(prefix: str) -> Iterable[dict]:
         for k in jobs:
             if k.split(":")[0] == prefix and isinstance(results[k], list):
@@ -380,8 +400,10 @@ def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | Non
     policies.sort(key=lambda d: (d["kind"], d["metadata"].get("namespace") or "", d["metadata"].get("name") or ""))
     ns_order = sorted(ns_labels)
     pods.sort()
+    rules = sorted((_policy(d, "/".join(PROMETHEUS_RULE[:2]), "PrometheusRule") for d in items("prom")),
+                   key=lambda d: (d["metadata"].get("namespace") or "", d["metadata"].get("name") or ""))
     return ClusterObjects(target.source, {n: ns_labels[n] for n in ns_order}, pods, policies, warnings,
-                          sorted(ns_objects, key=lambda d: d["metadata"].get("name") or ""))
+                          sorted(ns_objects, key=lambda d: d["metadata"].get("name") or ""), rules)
 
 
 # --- the commands' options ------------------------------------------------------------------------
@@ -397,8 +419,8 @@ class LiveSource:
     def load(self, **policy_kwargs: Any) -> tuple[PolicySet, Inventory]:
         return load_live(self.kubeconfig, self.context, self.namespaces, **policy_kwargs)
 
-    def read(self) -> ClusterObjects:
-        return read_cluster(self.kubeconfig, self.context, self.namespaces)
+    def read(self, prometheus_rules: bool = False) -> ClusterObjects:
+        return read_cluster(self.kubeconfig, self.context, self.namespaces, prometheus_rules)
 
 
 def live_source(kubeconfig: Any = None, context: str | None = None,

@@ -287,10 +287,12 @@ def _print_table(findings: list[Finding], n_objects: int, source: str, tree: Man
 
 
 def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, inventory: Path | None,
-                  as_json: bool) -> int:
+                  as_json: bool, live=None) -> int:
     """Run the rules; print a table (or JSON); return the exit code (0 clean/advisory, 1 mandatory, 2 bad
     input: also when some file could not be read, after checking the rest)."""
     tree: ManifestTree | None = None
+    if live is not None:  # --kubeconfig/--context: netpol.live.LiveSource
+        return _check_live(live, stack, manifests, stack_rules, inventory, as_json)
     try:
         if (stack is None) == (manifests is None):
             raise CheckInputError("give exactly one of --stack STACK or --manifests DIR")
@@ -333,4 +335,41 @@ def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, 
         _print_table(findings, len(objs), source, tree, notes)
     if tree and tree.unreadable:
         return EXIT_BAD_INPUT
+    return EXIT_VIOLATIONS if any(f.enforcement == "mandatory" for f in findings) else EXIT_OK
+
+
+def _check_live(live, stack: str | None, manifests: Path | None, stack_rules: bool, inventory: Path | None,
+                as_json: bool) -> int:
+    """The rules on a live cluster's objects (namespaces, policies, PrometheusRules): with --stack S,
+    that stack's context, all rules and its expectations; without, the pack's defaults and
+    --stack-rules as asked. The reachability invariants run on the cluster's own pods."""
+    from netpol.invariants import Expectations
+    from netpol.reach import ReachInputError
+
+    try:
+        if manifests is not None or inventory is not None:
+            raise CheckInputError("--kubeconfig/--context read the cluster's objects and pods: give neither "
+                                  "--manifests nor --inventory with them")
+        objs_read = live.read(prometheus_rules=True)
+        objs = objs_read.manifests()
+        if stack is not None:
+            from netpol.stack import load_stack
+
+            ctx = stack_context_and_manifests(stack)[0]
+            ctx = replace(ctx, reach=(objs_read.inventory(), Expectations.from_stack(load_stack(stack))))
+            with_stack_rules = True
+        else:
+            ctx, with_stack_rules = replace(Context(), reach=(objs_read.inventory(), Expectations.defaults())), stack_rules
+    except (CheckInputError, ReachInputError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for w in objs_read.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    findings = run(objs, ctx, stack_rules=with_stack_rules)
+    source = objs_read.source + (f", stack {stack}" if stack else "")
+    if as_json:
+        sys.stdout.write(json.dumps({"violations": [_finding_json(f, None) for f in findings],
+                                     "warnings": objs_read.warnings, "source": source}, indent=2) + "\n")
+    else:
+        _print_table(findings, len(objs), source, None, [])
     return EXIT_VIOLATIONS if any(f.enforcement == "mandatory" for f in findings) else EXIT_OK
