@@ -193,11 +193,15 @@ def triage(
     flows: str = typer.Argument("-", help="hubble observe -o json(pb) output; - for stdin"),
     as_json: bool = typer.Option(False, "--json"),
     markdown: bool = typer.Option(False, "--markdown"),
+    kubeconfig: Optional[Path] = KubeconfigOpt,
+    context: Optional[str] = ContextOpt,
+    namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
-    """Group Hubble policy drops, classify each and propose a verified fix."""
+    """Group Hubble policy drops, classify each and propose a verified fix (with --kubeconfig/--context:
+    the drops evaluated on the live cluster's policies and pods; fixes still verified on the stack)."""
     from netpol.commands.triage import triage_command
 
-    _exit(triage_command(stack, flows, as_json, markdown))
+    _exit(triage_command(stack, flows, as_json, markdown, live=_live(kubeconfig, context, namespace)))
 
 
 @app.command()

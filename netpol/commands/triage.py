@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from netpol.config import ConfigError
+from netpol.reach.errors import ReachInputError
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -58,17 +59,39 @@ def _flows(spec: str | None) -> Iterator[IO[bytes]]:
 
 
 # --- triage ---------------------------------------------------------------------------------------
-def triage_command(stack: str, flows: str, as_json: bool, markdown: bool) -> int:
-    """Group the policy drops of a Hubble flow file, classify them, propose and verify fixes."""
+def _live_verifier(cfg, live):
+    """A Verifier whose base world is the live cluster (netpol.live): the flows' own pods and the
+    policies in force now; each fix is still the stack's config change, verified on the stack's model,
+    and a regression is a standard flow the cluster allows now that the stack with the fix would deny."""
+    from netpol.triage.fixes import NO_CHANGE, Verifier, World
+    from netpol.triage.peers import PeerResolver
+
+    policies, inventory = live.load()
+    for w in policies.warnings:
+        _err(f"warning: {w}")
+    world = World.__new__(World)
+    world.cfg, world.policies, world.inventory = cfg, policies, inventory
+    world.peers, world._endpoints = PeerResolver(cfg, inventory), {}
+    verifier = Verifier(cfg)
+    verifier._worlds[NO_CHANGE] = world
+    return verifier
+
+
+def triage_command(stack: str, flows: str, as_json: bool, markdown: bool, live=None) -> int:
+    """Group the policy drops of a Hubble flow file, classify them, propose and verify fixes.
+    `live` (netpol.live.LiveSource): the drops are re-evaluated on the cluster's policies and pods."""
     from netpol.triage.classify import triage_file
     from netpol.triage.flows import FlowInputError
     from netpol.triage.report import print_table, to_markdown
 
     try:
         cfg = _load(stack)
-        report = triage_file(cfg, flows or "-")
+        report = triage_file(cfg, flows or "-", _live_verifier(cfg, live) if live is not None else None)
     except ConfigError as e:
         return _config_error(e)
+    except ReachInputError as e:  # netpol.live.LiveError: the cluster could not be read
+        _err(f"error: {e}")
+        return EXIT_BAD_INPUT
     except FlowInputError as e:
         _err(f"error: {e}")
         return EXIT_BAD_INPUT
