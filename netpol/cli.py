@@ -189,19 +189,25 @@ def matrix(
 
 @app.command()
 def triage(
-    stack: str = StackOpt,
-    flows: str = typer.Argument("-", help="hubble observe -o json(pb) output; - for stdin"),
+    flows: Optional[list[str]] = typer.Argument(
+        None, help="hubble observe -o json(pb) output, files or - for stdin (default); gzip/zstd/xz/bzip2 "
+                   "compressed files are read directly"),
+    stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name (reads Pulumi.<stack>.yaml)"),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Any cluster: a folder of its policy YAML"),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Any cluster: its endpoints (with --policies)"),
     as_json: bool = typer.Option(False, "--json"),
     markdown: bool = typer.Option(False, "--markdown"),
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
 ):
-    """Group Hubble policy drops, classify each and propose a verified fix (with --kubeconfig/--context:
-    the drops evaluated on the live cluster's policies and pods; fixes still verified on the stack)."""
+    """Group Hubble policy drops, classify each and propose a verified fix: stack config changes with
+    --stack (with --kubeconfig/--context: the drops evaluated on the live cluster's policies and pods;
+    fixes still verified on the stack), policy changes with --policies DIR --inventory FILE."""
     from netpol.commands.triage import triage_command
 
-    _exit(triage_command(stack, flows, as_json, markdown, live=_live(kubeconfig, context, namespace)))
+    _exit(triage_command(stack, flows or ["-"], as_json, markdown, live=_live(kubeconfig, context, namespace),
+                         policies=policies, inventory=inventory))
 
 
 @app.command()

@@ -77,23 +77,61 @@ def _live_verifier(cfg, live):
     return verifier
 
 
-def triage_command(stack: str, flows: str, as_json: bool, markdown: bool, live=None) -> int:
-    """Group the policy drops of a Hubble flow file, classify them, propose and verify fixes.
-    `live` (netpol.live.LiveSource): the drops are re-evaluated on the cluster's policies and pods."""
+def _nothing_read(stats) -> str | None:
+    """Why no flow was read, or None when some were: triage never reports "No policy drops" then."""
+    if stats.flows_read:
+        return None
+    if stats.lines == 0 and not stats.interrupted:
+        return ("no flows read: the input is empty (nothing to triage; `hubble observe` printed nothing, "
+                "or the wrong file was given)")
+    parts = [f"{stats.lines} lines"]
+    if stats.malformed_count:
+        parts.append(f"{stats.malformed_count} malformed (first at lines "
+                     f"{', '.join(map(str, stats.malformed_lines[:5]))})")
+    if stats.non_flow_lines:
+        parts.append(f"{stats.non_flow_lines} JSON values that are no Hubble flow")
+    return ("no Hubble flows read (" + ", ".join(parts) + "); give `hubble observe -o json` output, one flow "
+            "per line (pretty-printed or array input: pipe it through `jq -c .` or `jq -c '.[]'`)")
+
+
+def triage_command(stack: str | None, flows, as_json: bool, markdown: bool, live=None,
+                   policies=None, inventory=None) -> int:
+    """Group the policy drops of Hubble flow files (or stdin), classify them, propose and verify fixes.
+    `live` (netpol.live.LiveSource): the drops are re-evaluated on the cluster's policies and pods.
+    `policies` + `inventory`: a cluster this program does not manage (fixes are policy changes)."""
     from netpol.triage.classify import triage_file
     from netpol.triage.flows import FlowInputError
     from netpol.triage.report import print_table, to_markdown
 
+    paths = [flows] if isinstance(flows, str) else list(flows or []) or ["-"]
     try:
-        cfg = _load(stack)
-        report = triage_file(cfg, flows or "-", _live_verifier(cfg, live) if live is not None else None)
+        if policies is not None or inventory is not None:
+            if stack is not None or live is not None:
+                _err("error: give either --stack STACK or --policies DIR --inventory FILE, not both")
+                return EXIT_BAD_INPUT
+            if policies is None or inventory is None:
+                _err("error: --policies DIR and --inventory FILE go together")
+                return EXIT_BAD_INPUT
+            from netpol.triage.cluster import ClusterModel, triage_cluster
+
+            report = triage_cluster(ClusterModel.from_paths(policies, inventory), paths)
+        else:
+            if stack is None:
+                _err("error: give --stack STACK (a stack of this program) or --policies DIR --inventory FILE")
+                return EXIT_BAD_INPUT
+            cfg = _load(stack)
+            report = triage_file(cfg, paths, _live_verifier(cfg, live) if live is not None else None)
     except ConfigError as e:
         return _config_error(e)
-    except ReachInputError as e:  # netpol.live.LiveError: the cluster could not be read
+    except ReachInputError as e:  # netpol.live.LiveError: the cluster could not be read; bad policies/inventory
         _err(f"error: {e}")
         return EXIT_BAD_INPUT
     except FlowInputError as e:
         _err(f"error: {e}")
+        return EXIT_BAD_INPUT
+    why = _nothing_read(report.stats)
+    if why is not None:
+        _err(f"error: {why}")
         return EXIT_BAD_INPUT
     if as_json:
         _json(report.to_json())

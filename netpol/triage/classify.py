@@ -37,7 +37,7 @@ from netpol.profiles import PROFILES
 from netpol.reach.engine import Verdict
 from netpol.triage.checks import hubble_cmd
 from netpol.triage.fixes import (
-    NO_CHANGE, Change, Fix, Verifier, declaration, profile_for, profile_label, section_of, snippet,
+    NO_CHANGE, Change, Fix, Verifier, declaration, profile_for, profile_label, section_of, snippet, talks_to_entry,
 )
 from netpol.triage.flows import RawGroup, ReadStats, merge_raw, open_input, scan_drops
 from netpol.triage.peers import Peer, PeerResolver
@@ -51,6 +51,8 @@ CAUSES = (
     "missing-baseline",
     "missing-talks-to",
     "missing-intra-namespace",
+    "explicit-deny",
+    "deny-policy-not-in-model",
     "unknown",
 )
 MAX_FQDN_RULES = 3
@@ -152,6 +154,7 @@ class Finding:
             "port": g.port,
             "protocol": g.protocol,
             "count": g.count,
+            "drop_reason": g.drop_reason,
             "cause": self.cause,
             "fix": self.fix.to_json(),
             "verified": self.verified,
@@ -168,9 +171,11 @@ class Finding:
         if self.regressions:
             out["regressions"] = list(self.regressions)
         for k, v in (("source_pods", g.src_pods), ("destination_pods", g.dst_pods),
-                     ("destination_names", g.names), ("destination_ips", g.ips), ("denied_by", g.denied_by)):
+                     ("destination_names", g.names), ("destination_ips", g.ips)):
             if v:
                 out[k] = list(v)
+        if g.deny or g.denied_by:
+            out["denied_by"] = list(g.denied_by)
         return out
 
 
@@ -186,6 +191,16 @@ def _why(v: Verdict | None) -> str:
         if not s.allowed:
             parts.append(f"{name} {s.reason}" + (f" ({s.policy})" if s.policy else ""))
     return "; ".join(parts) or "allowed"
+
+
+def _kubectl_get(ref: str) -> str:
+    """`kubectl get` of a policy named `Kind/ns/name` or `Kind/name`."""
+    parts = ref.split("/")
+    kind = {"CiliumNetworkPolicy": "ciliumnetworkpolicy", "CiliumClusterwideNetworkPolicy":
+            "ciliumclusterwidenetworkpolicy", "NetworkPolicy": "networkpolicy"}.get(parts[0], parts[0].lower())
+    if len(parts) == 3:
+        return f"kubectl get {kind} -n {parts[1]} {parts[2]} -o yaml"
+    return f"kubectl get {kind} {parts[-1]} -o yaml"
 
 
 def _by(v: Verdict) -> str:
@@ -230,11 +245,13 @@ class Triage:
 
     # --- one group ---------------------------------------------------------------------------------
     def classify(self, g: Group) -> Finding:
-        cause, fix, text = self._cause(g)
         base = self.verifier.base
         before = base.evaluate(base.spec_for(g.src_ep, g.source), base.spec_for(g.dst_ep, g.destination, g.names),
                                g.port, g.protocol)
         hubble = group_hubble(g)
+        if g.deny:
+            return self._deny(g, before, hubble)
+        cause, fix, text = self._cause(g)
         finding = Finding(g, cause, fix, False, text, hubble, before.verdict if before else None)
         if cause == "unknown":
             finding.explanation += f" Narrow it down: {hubble}"
@@ -261,6 +278,36 @@ class Triage:
             finding.explanation += (" Not verified: the fix would deny flows the namespace has today: "
                                     + ", ".join(finding.regressions) + ".")
         return finding
+
+    def _deny(self, g: Group, before: Verdict | None, hubble: str) -> Finding:
+        """A drop by an explicit deny rule (POLICY_DENY). Deny rules win over every allow, so no
+        label, profile or talksTo change of the stack lifts it; a fix is verified only against a
+        model that holds the deny policy, and the stack's config has no deny rules to change."""
+        names = list(g.denied_by)
+        refs = set(self.verifier.base.policies.policy_refs)
+        in_model = [n for n in names if n in refs]
+        shown = ", ".join(names) if names else "a deny policy Hubble did not name (no egress/ingress_denied_by)"
+        ns = g.source.namespace if g.direction != "INGRESS" else (g.destination.namespace or g.source.namespace)
+        model = (f"the stack's model {'allows' if before.allowed else 'denies'} this flow ({_why(before) if not before.allowed else _by(before)})"
+                 if before is not None else "the stack's model cannot evaluate this flow")
+        look = "; ".join(_kubectl_get(n) for n in names) or (
+            "kubectl get ciliumnetworkpolicies,ciliumclusterwidenetworkpolicies -A -o yaml | grep -n -B3 -A12 'egressDeny\\|ingressDeny'")
+        if in_model:
+            cause = "explicit-deny"
+            text = (f"Dropped by an explicit deny rule of {', '.join(in_model)} (Hubble: POLICY_DENY), which the stack "
+                    f"renders: deny rules take precedence over every allow, and {self.file} has no setting that "
+                    f"removes a deny rule. Change the policy's source, then re-run triage. Now {model}.")
+        else:
+            cause = "deny-policy-not-in-model"
+            text = (f"Dropped by an explicit deny rule of {shown} (Hubble: POLICY_DENY). {self.file} declares no such "
+                    f"policy: it is not in the stack's model, so triage cannot verify any fix against it, and no label, "
+                    f"profile or talksTo change of this stack lifts a deny rule (deny takes precedence over every "
+                    f"allow). Find who manages it and remove or narrow its rule: `{look}`. Without it, {model}.")
+        fix = Fix(namespace=ns, file=self.file, needs_review=True,
+                  extra={"deny_policies": names, "deny_in_model": bool(in_model),
+                         "action": "remove or narrow the deny rule of " + shown})
+        return Finding(g, cause, fix, False, text + f" Narrow it down: {hubble}", hubble,
+                       before.verdict if before else None)
 
     def _cause(self, g: Group) -> tuple[str, Fix, str]:
         s, d, port, proto = g.source, g.destination, g.port, g.protocol
@@ -451,16 +498,20 @@ class Triage:
                                     f"{self.file}: a talksTo rule only joins namespaces of the stack.")
         if pods is None:
             pods = d.selector
-        entry: dict[str, Any] = {"namespace": target}
-        if pods:
-            entry["pods"] = dict(pods)
-        entry["ports"] = [g.port_spec]
         change = Change((("talksTo", ns, target, tuple(pods), (g.port_spec,)),))
         section = section_of(self.cfg, ns)
+        existing = talks_to_entry(self.cfg, ns, target, dict(pods))
+        new_decl = declaration(self.verifier.world(change).cfg, ns).get("talksTo") or []
+        if existing is not None:
+            entry = dict(new_decl[existing], merged_into=existing)
+            what = (f"add {g.port_spec} to the ports of its existing talksTo entry for {target} "
+                    f"(netpol:{section}.{ns}.talksTo[{existing}])")
+        else:
+            entry = {"namespace": target, **({"pods": dict(pods)} if pods else {}), "ports": [g.port_spec]}
+            what = f"add a talksTo entry to netpol:{section}.{ns}.talksTo"
         text = ((why + " " if why else "")
-                + f"No profile or access label opens {target} {g.port_spec} to {ns}: add a talksTo entry to "
-                f"netpol:{section}.{ns}.talksTo in {self.file}; it renders the egress in {ns} and the matching "
-                f"ingress in {target}.")
+                + f"No profile or access label opens {target} {g.port_spec} to {ns}: {what} in {self.file}; it "
+                f"renders the egress in {ns} and the matching ingress in {target}.")
         return "missing-talks-to", self._fix(
             ns, change, path=f"netpol:{section}.{ns}.talksTo",
             value=declaration(self.verifier.world(change).cfg, ns).get("talksTo"),
@@ -482,15 +533,16 @@ class Triage:
 
 @dataclass
 class TriageReport:
-    stack: str
+    stack: str  # the stack name, or (kind "policies") what the cluster model was read from
     file: str
     stats: ReadStats
     findings: list[Finding]
+    kind: str = "stack"  # stack | policies
 
     def to_json(self) -> dict[str, Any]:
         st = self.stats
         return {
-            "stack": self.stack,
+            ("stack" if self.kind == "stack" else "model"): self.stack,
             "findings": [f.to_json() for f in self.findings],
             "skipped_lines": st.skipped_lines,
             "flows_read": st.flows_read,
@@ -499,7 +551,29 @@ class TriageReport:
             "non_flow_lines": st.non_flow_lines,
             "policy_drops": st.policy_drops,
             "other_drops": dict(sorted(st.other_drops.items())),
+            "other_drops_detail": other_drops_detail(st),
+            "input": {"format": st.input_format, "compression": st.compression, "interrupted": st.interrupted,
+                      "lines": st.lines},
         }
+
+
+def other_drops_hubble(reason: str, sample: dict | None = None) -> str:
+    """The `hubble observe` command that shows the drops of one non-policy reason."""
+    args = ["--drop-reason-desc", reason] if not reason.isdigit() and reason != "UNKNOWN" else []
+    node = (sample or {}).get("node_name")
+    if node:
+        args += ["--node-name", node]
+    return hubble_cmd(*args, verdict="DROPPED")
+
+
+def other_drops_detail(st: ReadStats) -> list[dict[str, Any]]:
+    """Drops the policy model cannot explain (not POLICY_DENIED / POLICY_DENY): per reason, the count,
+    the first flow seen and the command that shows them."""
+    out = []
+    for reason, n in sorted(st.other_drops.items(), key=lambda kv: (-kv[1], kv[0])):
+        sample = st.other_samples.get(reason) or {}
+        out.append({"reason": reason, "count": n, "hubble": other_drops_hubble(reason, sample), "sample": sample})
+    return out
 
 
 def triage(cfg: StackConfig, stream: IO[bytes], verifier: Verifier | None = None) -> TriageReport:

@@ -79,6 +79,37 @@ def _append_unique(d: dict, key: str, values: list) -> None:
     d[key] = cur
 
 
+def _port_text(p: Any) -> str:
+    if isinstance(p, dict):
+        return f"{p.get('port')}/{p.get('protocol') or 'TCP'}"
+    return str(p) if "/" in str(p) else f"{p}/TCP"
+
+
+def talks_to_entry(cfg: StackConfig, ns: str, target: str, pods: dict) -> int | None:
+    """Index of the namespace's talksTo entry to the same peer (namespace and pods, every pod of the
+    namespace talking), which a new port joins rather than a second entry."""
+    m = cfg.all_namespaces().get(ns)
+    for i, t in enumerate(m.talksTo if m is not None else ()):
+        if t.namespace == target and dict(t.pods or {}) == pods and not t.endpointSelector:
+            return i
+    return None
+
+
+def _merge_talks_to(d: dict, target: str, pods: dict, ports: list[str]) -> None:
+    cur = list(d.get("talksTo") or [])
+    for e in cur:
+        if e.get("namespace") == target and dict(e.get("pods") or {}) == pods and not e.get("endpointSelector"):
+            have = [_port_text(p) for p in e.get("ports") or []]
+            e["ports"] = have + [p for p in ports if p not in have]
+            break
+    else:
+        entry: dict[str, Any] = {"namespace": target, "ports": ports}
+        if pods:
+            entry["pods"] = pods
+        cur.append(entry)
+    d["talksTo"] = cur
+
+
 def _apply_step(cfg: StackConfig, step: Step) -> StackConfig:
     kind = step[0]
     if kind == "declare":
@@ -89,10 +120,7 @@ def _apply_step(cfg: StackConfig, step: Step) -> StackConfig:
         return _update_ns(cfg, step[1], lambda d: d.__setitem__("profile", step[2]))
     if kind == "talksTo":
         _, ns, target, pods, ports = step
-        entry = {"namespace": target, "ports": list(ports)}
-        if pods:
-            entry["pods"] = dict(pods)
-        return _update_ns(cfg, ns, lambda d: _append_unique(d, "talksTo", [entry]))
+        return _update_ns(cfg, ns, lambda d: _merge_talks_to(d, target, dict(pods), list(ports)))
     if kind == "egress":
         _, ns, peer_kind, value, ports = step
         return _update_ns(cfg, ns, lambda d: _append_unique(d, "egress", [{peer_kind: value, "ports": list(ports)}]))

@@ -233,6 +233,8 @@ class _ZstdStream(io.RawIOBase):
 
 def _decompressed(fh: IO[bytes]) -> tuple[IO[bytes], str | None]:
     """`fh` (buffered) as plain bytes: decompressed by its magic bytes, whatever its name."""
+    if not hasattr(fh, "peek") and hasattr(fh, "readinto"):
+        fh = io.BufferedReader(fh, CHUNK)  # type: ignore[arg-type]  # e.g. a BytesIO standing for stdin
     head = fh.peek(6)[:6] if hasattr(fh, "peek") else b""
     for magic, kind in _MAGIC:
         if head.startswith(magic):
@@ -433,7 +435,9 @@ def _flow_sample(d: dict) -> dict[str, Any]:
     out: dict[str, Any] = {}
     ip = d.get("IP")
     if type(ip) is dict:
-        out.update({k: ip[k] for k in ("source", "destination", "ipVersion") if type(ip.get(k)) is str})
+        out.update({f"{k}_ip": ip[k] for k in ("source", "destination") if type(ip.get(k)) is str})
+        if type(ip.get("ipVersion")) is str:
+            out["ip_version"] = ip["ipVersion"]
     for side in ("source", "destination"):
         ep = _endpoint_of(d.get(side))
         if ep:
@@ -630,7 +634,7 @@ def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = No
                 lines = lineno
                 f = decode(value, lineno, stats)
                 if f is not None:
-                    fold(f, line, lineno)
+                    fold(f, value, lineno)
             # the last value's line number is a lower bound on the line count: enough for the report
         else:
             lineno = lines

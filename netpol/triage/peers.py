@@ -29,9 +29,10 @@ from netpol.model import StackConfig
 from netpol.stack import WORKLOAD
 from netpol.triage.flows import RESERVED_IDENTITIES
 
-# Entities in the order a multi-label reserved identity is named by (kube-apiserver on a control-plane
+# Entities in the order a multi-label reserved identity is named by (host before remote-node: identity 1
+# carries both on some clusters, real-flows.jsonl line 4; kube-apiserver on a control-plane
 # node carries reserved:kube-apiserver and reserved:host).
-ENTITY_PRIORITY = ("kube-apiserver", "health", "ingress", "remote-node", "host", "world", "init", "unmanaged")
+ENTITY_PRIORITY = ("kube-apiserver", "health", "ingress", "host", "remote-node", "world", "init", "unmanaged")
 LOCAL_IDENTITY_MIN = 1 << 24  # identities allocated for CIDRs / FQDN selectors (world addresses)
 
 

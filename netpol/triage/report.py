@@ -15,10 +15,18 @@ def fix_summary(f: Finding) -> str:
     parts: list[str] = []
     for k, v in fx.set_labels.items():
         parts.append(f'{k}: "{v}"')
+    if "deny_policies" in fx.extra:
+        names = ", ".join(fx.extra["deny_policies"]) or "an unnamed deny policy"
+        where = "in the model" if fx.extra.get("deny_in_model") else "NOT in the model"
+        parts.append(f"remove or narrow the deny rule of {names} ({where})")
+    if "policy_changes" in fx.extra:
+        for c in fx.extra["policy_changes"]:
+            parts.append(c["summary"])
     if "add_talks_to" in fx.extra:
         t = fx.extra["add_talks_to"]
         pods = f" pods {t['pods']}" if t.get("pods") else ""
-        parts.append(f"talksTo {t['namespace']}{pods} {', '.join(t['ports'])}")
+        merged = f" (merged into talksTo[{t['merged_into']}])" if "merged_into" in t else ""
+        parts.append(f"talksTo {t['namespace']}{pods} {', '.join(t['ports'])}{merged}")
     if "add_egress" in fx.extra:
         parts.append("egress " + "; ".join(
             f"{'fqdn ' + r['fqdn'] if 'fqdn' in r else 'entity ' + r['entity']} {', '.join(r['ports'])}"
@@ -46,7 +54,7 @@ def _verified(f: Finding) -> str:
 
 def _summary_line(r: TriageReport) -> str:
     st = r.stats
-    line = (f"stack {r.stack}: {st.flows_read} flows read, {st.policy_drops} policy drops in {len(r.findings)} "
+    line = (f"{_title(r, '')}: {st.flows_read} flows read, {st.policy_drops} policy drops in {len(r.findings)} "
             f"groups, {st.skipped_lines} lines skipped")
     if st.malformed_count:
         shown = ", ".join(map(str, st.malformed_lines))
@@ -54,7 +62,42 @@ def _summary_line(r: TriageReport) -> str:
         line += f"; {st.malformed_count} malformed, at lines {shown}{more}"
     if st.other_drops:
         line += "; other drops: " + ", ".join(f"{k} {v}" for k, v in sorted(st.other_drops.items()))
+    if st.input_format == "pretty":
+        line += "; read as pretty-printed JSON values"
+    if st.compression:
+        line += f"; {st.compression}-compressed"
+    if st.interrupted:
+        line += "; INTERRUPTED: the report covers the flows read until then"
     return line
+
+
+def _unexplained(r: TriageReport) -> list[tuple[str, int, str, str]]:
+    """(what, count, how to see them, sample) of the drops the model does not explain: non-policy drop
+    reasons and findings of cause `unknown`."""
+    from netpol.triage.classify import other_drops_detail
+
+    out = []
+    for d in other_drops_detail(r.stats):
+        smp = d["sample"]
+
+        def side(e: dict, ip: str | None) -> str:
+            name = "/".join(x for x in (e.get("namespace"), e.get("pod_name")) if x)
+            return " ".join(x for x in (name, ip) if x) or "?"
+
+        where = (f"first seen: {side(smp.get('source') or {}, smp.get('source_ip'))} -> "
+                 f"{side(smp.get('destination') or {}, smp.get('destination_ip'))}"
+                 + (f" on {smp['node_name']}" if smp.get("node_name") else "")) if smp else ""
+        ips = ""
+        out.append((f"{d['reason']} (not a policy drop)", d["count"], d["hubble"], (where + (" " + ips if ips else ""))))
+    for f in r.findings:
+        if f.cause == "unknown":
+            g = f.group
+            out.append((f"unknown cause: {g.source.label} -> {g.destination.label} {g.port_spec}", g.count, f.hubble, ""))
+    return out
+
+
+def _title(r: TriageReport, q: str) -> str:
+    return f"stack {q}{r.stack}{q}" if getattr(r, "kind", "stack") == "stack" else f"{q}{r.stack}{q}"
 
 
 def _md(s: Any) -> str:
@@ -62,7 +105,12 @@ def _md(s: Any) -> str:
 
 
 def to_markdown(r: TriageReport) -> str:
-    out = [f"## netpol triage: stack `{r.stack}`", "", _summary_line(r), ""]
+    out = [f"## netpol triage: {_title(r, '`')}", "", _summary_line(r), ""]
+    unexplained = _unexplained(r)
+    if unexplained:
+        out += ["### Drops the model does not explain", "", "| drops | count | see them with | |", "|---|---|---|---|"]
+        out += [f"| {_md(w)} | {n} | `{_md(cmd)}` | {_md(smp)} |" for w, n, cmd, smp in unexplained]
+        out.append("")
     if not r.findings:
         out.append("No policy drops.")
         return "\n".join(out) + "\n"
@@ -78,17 +126,26 @@ def to_markdown(r: TriageReport) -> str:
         out += [f"### {i}. {g.source.label} → {g.destination.label} {g.port_spec} ({f.cause})", "",
                 f.explanation, ""]
         if f.fix.yaml:
-            out += [f"In `{f.fix.file}`:", "", "```yaml", f.fix.yaml.rstrip(), "```", ""]
+            out += [f"In `{f.fix.file}`:" if f.fix.file else "Policy change:", "", "```yaml", f.fix.yaml.rstrip(),
+                    "```", ""]
         out += ["```bash", f.hubble, "```", ""]
     return "\n".join(out)
 
 
 def print_table(r: TriageReport, console: Console) -> None:
     console.print(_summary_line(r), highlight=False, markup=False)
+    unexplained = _unexplained(r)
+    if unexplained:
+        u = Table(title="drops the model does not explain", show_lines=False)
+        for col in ("drops", "count", "see them with", "sample"):
+            u.add_column(col, overflow="fold")
+        for w, n, cmd, smp in unexplained:
+            u.add_row(w, str(n), cmd, smp)
+        console.print(u)
     if not r.findings:
         console.print("No policy drops.")
         return
-    t = Table(title=f"netpol triage: stack {r.stack}", show_lines=False)
+    t = Table(title=f"netpol triage: {_title(r, '')}", show_lines=False)
     for col in ("#", "count", "dir", "source", "destination", "port", "cause", "fix", "verified"):
         t.add_column(col, overflow="fold")
     for i, f in enumerate(r.findings, 1):
@@ -99,6 +156,6 @@ def print_table(r: TriageReport, console: Console) -> None:
     for i, f in enumerate(r.findings, 1):
         console.print(f"[bold]{i}.[/] {f.explanation}", highlight=False)
         if f.fix.yaml:
-            console.print(f"   in {f.fix.file}:", highlight=False, markup=False)
+            console.print(f"   in {f.fix.file}:" if f.fix.file else "   policy change:", highlight=False, markup=False)
             console.print("\n".join("     " + ln for ln in f.fix.yaml.rstrip().splitlines()), highlight=False,
                           markup=False)

@@ -1,4 +1,4 @@
-"""Realistic Hubble flow records, for the test fixtures, the benchmark and demos.
+"""Realistic Hubble flow records, for the triage tests, their fixtures and bench/bench_triage.py (not product code).
 
 Shapes follow cilium/cilium api/v1/flow/flow.proto as `hubble observe -o json` / `-o jsonpb` print
 them (proto field names, enum names): `time`, `uuid`, `verdict` (FORWARDED | DROPPED),

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/triage/make_fixtures.py
 
-The records come from `netpol.triage.synth` (flow.proto field names and enums, reserved identities,
+The records come from `hubble_synth` (this folder) (flow.proto field names and enums, reserved identities,
 `k8s:`-prefixed labels with the namespace labels the program sets). Each file is deterministic;
 `test_fixtures.py` checks the committed files are what this script writes. Line numbers the tests
 rely on (malformed lines) are fixed here.
@@ -20,7 +20,7 @@ FIXTURES = HERE / "fixtures"
 sys.path.insert(0, str(ROOT))
 
 from netpol.stack import load_stack  # noqa: E402
-from netpol.triage import synth as S  # noqa: E402
+import hubble_synth as S  # noqa: E402
 
 # mixed.jsonl: the 1-based line numbers of its malformed lines (asserted by the tests)
 MIXED_MALFORMED = (4, 9, 13)

@@ -289,7 +289,7 @@ def test_snippets_are_the_verified_model(dev, egress, ingress):
 def test_undeclared_namespace_gets_declared(dev, verifier):
     import io
 
-    from netpol.triage import synth as S
+    import hubble_synth as S
     from netpol.triage import triage
 
     data = S.line(S.envelope(S.flow(S.app_pod(dev, "wiki"), S.postgres(dev), 5432)))
@@ -305,7 +305,7 @@ def test_undeclared_namespace_gets_declared(dev, verifier):
 def test_platform_source_gets_talks_to_or_egress_rule_not_labels(dev, verifier):
     import io
 
-    from netpol.triage import synth as S
+    import hubble_synth as S
     from netpol.triage import triage
 
     graf = S.platform_pod(dev, "monitoring", {"app.kubernetes.io/name": "grafana"}, "grafana-0")

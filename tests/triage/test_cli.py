@@ -66,11 +66,15 @@ def test_triage_table():
     assert "STALE_OR_UNROUTABLE_IP 2" in r.stdout
 
 
-def test_triage_exit_0_with_findings_and_only_malformed_input():
+def test_triage_refuses_input_without_a_single_flow():
+    """Never "No policy drops" with exit 0 when nothing was read."""
     r = invoke("triage", "--stack", "dev", "-", "--json", input=b"garbage\n{\n")
-    assert r.exit_code == 0
-    j = json.loads(r.stdout)
-    assert j["findings"] == [] and j["malformed_lines"] == [1, 2] and j["flows_read"] == 0
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "no Hubble flows read (2 lines, 2 malformed (first at lines 1, 2))" in r.stderr
+    r = invoke("triage", "--stack", "dev", "-", input=b"")
+    assert r.exit_code == 2 and "the input is empty" in r.stderr
+    r = invoke("triage", "--stack", "dev", "-", input=b'[{"flow": {"verdict": "DROPPED"}}]\n')
+    assert r.exit_code == 2 and "jq -c '.[]'" in r.stderr
 
 
 def test_triage_unknown_stack_is_the_config_error():

@@ -10,7 +10,7 @@ import pytest
 from triage_helpers import by_key, fixture_bytes, run_triage
 
 from netpol.triage import scan_all, scan_drops
-from netpol.triage import synth as S
+import hubble_synth as S
 from netpol.triage.flows import MAX_MALFORMED_LINES, FlowInputError, open_input
 
 

@@ -25,7 +25,7 @@ from netpol.profiles import PROFILES
 from netpol.reach import PolicySet, resolve_endpoint
 from netpol.stack import inventory_for, load_stack
 from netpol.triage import NO_CHANGE, Change, Verifier, apply_change, standard_checks, triage
-from netpol.triage import synth as S
+import hubble_synth as S
 
 DEV = load_stack("dev")
 VERIFIER = Verifier(DEV)
