@@ -226,7 +226,7 @@ def _api_error(target: _Target, what: str, e: Any) -> str:
         return (f"{target.source}: the API server refused the credentials of kubeconfig user {target.user!r} "
                 f"(401 Unauthorized) while listing {what}")
     if status == 403:
-        return (f"{target.source}: forbidden to list {what} as kubeconfig user {target.user!r} (403): "
+        return (f"{target.source}: forbidden to read {what} as kubeconfig user {target.user!r} (403): "
                 f"{message or e.reason}; netpol needs get/list on namespaces, pods, networkpolicies, "
                 "ciliumnetworkpolicies and ciliumclusterwidenetworkpolicies")
     return f"{target.source}: listing {what} failed: {status} {e.reason}" + (f": {message}" if message else "")
@@ -345,6 +345,9 @@ def read_cluster(kubeconfig: str | os.PathLike | None = None, context: str | Non
                 results[key] = fut.result()
             except (LiveError, _Missing) as e:
                 results[key] = e
+            except Exception as e:  # noqa: BLE001 - whatever the client raises: one line, never a traceback
+                results[key] = LiveError(f"{target.source}: reading {key.split(':')[0]} failed: "
+                                         f"{type(e).__name__}: {_first_line(e)}")
     try:
         target.api.close()
     except Exception:  # noqa: BLE001 - closing a pool must not hide the answer
