@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as k8s_utilities
 
+from components.aliases import component_aliases, object_aliases
 from netpol.builders import Manifest
 from netpol.model import StackConfig
 
@@ -60,10 +61,11 @@ class ManifestComponent(pulumi.ComponentResource):
 
     def __init__(self, name: str, manifests: Sequence[Manifest], provider: k8s.Provider,
                  opts: pulumi.ResourceOptions | None = None, direct: bool = False):
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=component_aliases(name)))
         super().__init__(self.TYPE, name, None, opts)
         self.objects: list[pulumi.Resource] = []
         for m in manifests:
-            child = pulumi.ResourceOptions(parent=self, provider=provider)
+            child = pulumi.ResourceOptions(parent=self, provider=provider, aliases=object_aliases(m.resource_name))
             if m.kind == "Namespace" and direct:
                 meta = m.body["metadata"]
                 res = k8s.core.v1.NamespacePatch(

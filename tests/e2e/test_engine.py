@@ -35,6 +35,10 @@ def test_preview_with_the_pack_passes_and_reports_exactly_what_netpol_preview_li
     engine = engine_resources(r.json())
     assert engine == netpol_objects(project, stack)
     assert len(engine) >= 25
+    # Renames never replace: the example stacks' URNs are a snapshot (see components/aliases.py).
+    urns = sorted(s["urn"] for s in r.json()["steps"] if "::pulumi:pulumi:Stack::" not in s["urn"])
+    snap = ROOT / "tests" / "fixtures" / "urns" / f"{stack}.txt"
+    assert urns == snap.read_text().split(), "URNs changed: record the rename in components/aliases.py"
 
 
 @pytest.mark.parametrize("stack", GITOPS)
