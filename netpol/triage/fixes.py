@@ -72,7 +72,11 @@ def _update_ns(cfg: StackConfig, ns: str, edit: Callable[[dict], None]) -> Stack
 
 
 def _append_unique(d: dict, key: str, values: list) -> None:
+    """Append values not there yet; ports compare as `N/PROTO` (model_dump gives {port, protocol})."""
     cur = list(d.get(key) or [])
+    if key == "intraNamespace":
+        cur = [_port_text(p) for p in cur]
+        values = [_port_text(p) for p in values]
     for v in values:
         if v not in cur:
             cur.append(v)
