@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -84,13 +85,43 @@ def settle_runtime_environment() -> None:
     _reach = reach_inputs_from_engine_config(os.environ.get("PULUMI_CONFIG"), _stack_at_start)
     for k in RUNTIME_ENV:
         os.environ.pop(k, None)
+    _listen_for_configure_stack()
 
 
-def stack_name() -> str | None:
-    """The stack the engine is running: PULUMI_STACK, as the engine set it when it started the pack.
-    (Not `pulumi.get_stack()`: the SDK keeps its settings per context, and gRPC handler threads only
-    see them when pulumi-policy re-configures them on each call.)"""
-    return os.environ.get("PULUMI_STACK") or _stack_at_start
+def _listen_for_configure_stack() -> None:
+    """Today's engines (the Pulumi CLI 3.274 this project builds) start a Python pack through the
+    language host's RunPlugin without PULUMI_STACK or PULUMI_CONFIG in its environment; they send the
+    stack's name and config in the Analyzer's ConfigureStack call instead, which pulumi-policy 1.21
+    receives but only keeps the tags of. Without this, `direct-apply-only-on-dev` saw no stack under
+    the real engine (and never fired), and the invariants lost the stack's declared inventory."""
+    from pulumi_policy import policy as pp
+
+    servicer = pp._PolicyAnalyzerServicer
+    if getattr(servicer.ConfigureStack, "_netpol", False):
+        return
+    original = servicer.ConfigureStack
+
+    def configure_stack(self, request, context):
+        global _stack_at_start, _reach
+        if request.stack:
+            _stack_at_start = _stack_at_start or request.stack
+            if _reach is None and request.config:
+                _reach = reach_inputs_from_engine_config(json.dumps(dict(request.config)), request.stack)
+        return original(self, request, context)
+
+    configure_stack._netpol = True  # type: ignore[attr-defined]
+    servicer.ConfigureStack = configure_stack
+
+
+def stack_name(urn: str | None = None) -> str | None:
+    """The stack the engine is running: PULUMI_STACK as an older engine set it when it started the
+    pack, else the stack of ConfigureStack, else the stack part of the resource's URN
+    (`urn:pulumi:<stack>::<project>::...`). (Not `pulumi.get_stack()`: the SDK keeps its settings per
+    context, and gRPC handler threads only see them when pulumi-policy re-configures them.)"""
+    name = os.environ.get("PULUMI_STACK") or _stack_at_start
+    if not name and urn and urn.startswith("urn:pulumi:"):
+        name = urn[len("urn:pulumi:"):].split("::", 1)[0] or None
+    return name
 
 
 def _level(rule: Rule) -> EnforcementLevel:
@@ -121,7 +152,7 @@ def resource_policy(rule: Rule) -> ResourceValidationPolicy:
         manifest = to_manifest(args.resource_type, args.props)
         if manifest is None:
             return
-        ctx = context_from_config(_config(args), stack_name())
+        ctx = context_from_config(_config(args), stack_name(args.urn))
         for v in check(manifest, ctx):
             report_violation(v.message, args.urn)
 
@@ -172,7 +203,8 @@ def stack_inputs(resources: Any) -> tuple[list[dict], list[str], tuple[ProviderI
 def stack_policy(rule: Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         manifests, urns, providers, stack_urn = stack_inputs(args.resources)
-        ctx = context_from_config(_config(args), stack_name(), providers=providers)
+        ctx = context_from_config(_config(args), stack_name(stack_urn or (urns[0] if urns else None)),
+                                  providers=providers)
         if _reach is not None:
             ctx = dataclasses.replace(ctx, reach=_reach)
         found = []

@@ -85,9 +85,21 @@ def test_main_applies_dev_only():
     assert "strategy" not in job and job["env"]["STACK"] == "dev"
     run = scripts(job)
     assert 'pulumi up --stack "$STACK" --policy-pack policies --yes' in run
-    assert "pulumi login --local" in run and 'netpol check --stack "$STACK"' in run
+    # State in a persistent backend from a repository variable or secret; never the runner's disk.
+    assert 'pulumi login "$PULUMI_BACKEND_URL"' in run and "pulumi login --local" not in run
+    assert "vars.PULUMI_BACKEND_URL" in wf["env"]["PULUMI_BACKEND_URL"]
+    assert "file://*" in run  # refused
+    assert 'netpol check --stack "$STACK"' in run
     for other in ("integration", "live"):
         assert other not in yaml.safe_dump(job)
+
+
+def test_gitops_trees_are_published_by_netpol_render():
+    wf = load("publish-gitops.yml")
+    assert wf["on"]["push"]["branches"] == ["main"]
+    run = scripts(wf["jobs"]["publish"])
+    assert 'netpol render --stack "$stack" --out "published/$stack"' in run
+    assert "for stack in integration live" in run and "git push" in run
 
 
 def test_install_script_is_idempotent():
