@@ -74,7 +74,7 @@ def render(stack: str = StackOpt, out_dir: Path = typer.Option(..., "--out", "-o
 
 
 @app.command()
-def preview(stack: str = StackOpt):
+def preview(stack: str = StackOpt, as_json: bool = typer.Option(False, "--json")):
     """The table of every object the stack declares (kind, namespace, name, component) and totals."""
     from netpol.stack import load, manifests_for
 
@@ -84,6 +84,13 @@ def preview(stack: str = StackOpt):
     except ConfigError as e:
         _fail(e)
     cfg = loaded.config
+    if as_json:
+        import json
+
+        print(json.dumps({"stack": stack, "applyMode": cfg.applyMode, "objects": [
+            {"component": m.component, "kind": m.kind, "namespace": m.namespace, "name": m.name,
+             "resourceName": m.resource_name} for m in manifests]}, indent=2))
+        return
     t = Table(title=f"netpol preview: stack {stack} ({cfg.applyMode}"
               + (f", context {cfg.kubeContext})" if cfg.applyMode == "direct" else f" → {cfg.render_dir})"))
     for col in ("component", "kind", "namespace", "name"):
