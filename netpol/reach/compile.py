@@ -569,19 +569,26 @@ def compile_rule_spec(r: Any, *, ref: PolicyRef, prefix: str, namespace: str | N
         if edd_val is not None and not isinstance(edd_val, bool):
             notes.append(f"{ref} {prefix}.enableDefaultDeny.{direction} is not a boolean: ignored")
             edd_val = None
-        if has_rules or edd_val is True:
-            enforces = edd_val is True or (edd_val is None and has_rules)
+        # Without rules in a direction, enableDefaultDeny.<direction>: true does nothing: Cilium
+        # makes one policy entry per ingress/egress(Deny) rule and takes DefaultDeny from the entries
+        # (cilium v1.20 pkg/policy/utils/parserules.go RulesToPolicyEntries; pkg/policy/repository.go
+        # computePolicyEnforcementAndRules), so no entry, no default deny.
+        if has_rules:
+            enforces = edd_val is True or edd_val is None
             t_notes = list(target_notes)
             if edd_val is False:
                 t_notes.append(f"{ref} {prefix}: enableDefaultDeny.{direction}=false: it adds its rules "
                                "but does not put the endpoint into default deny")
             targets.append(Target(ref, prefix, description, direction, subject, node, namespace, enforces,
                                   tuple(lists["allow"]), tuple(lists["deny"]), notes=tuple(t_notes)))
-        elif allow_raw is not None or deny_raw is not None:
+        elif allow_raw is not None or deny_raw is not None or edd_val is True:
             targets.append(Target(ref, prefix, description, direction, subject, node, namespace, False, (), (),
                                   empty_section=True,
                                   notes=(f"{ref} {prefix}.{direction} is an empty list: it does not apply at "
-                                         f"{direction} (no default deny from it)",)))
+                                         f"{direction} (no default deny from it)" if (allow_raw is not None or
+                                                                                      deny_raw is not None) else
+                                         f"{ref} {prefix}: enableDefaultDeny.{direction}=true without "
+                                         f"{direction} rules has no effect (Cilium makes no policy entry)",)))
     return targets, notes
 
 

@@ -275,7 +275,11 @@ class PolicySet:
         if not self.has_own_policy(subject):
             return SideResult(False, True, "not-enforced", notes=[_no_policy_note(subject, direction)])
         sel = self.selection(subject, direction)
-        enforced = sel.enforced
+        # An endpoint still without labels (reserved:init) is always in default deny, both
+        # directions, policies or not (cilium v1.20 pkg/policy/repository.go
+        # computePolicyEnforcementAndRules: "If the endpoint has the reserved:init label ...
+        # always enforce policy (default deny)").
+        enforced = sel.enforced or (subject.kind == "entity" and subject.entity == "init")
         cached = self.cache
 
         def decided(allowed: bool, reason: str, t: Target | None = None, r: CompiledRule | None = None,
@@ -340,7 +344,11 @@ class PolicySet:
             return decided(True, "allowed", *plain_hit)
         # Docs "Access to/from local host": "Kubernetes will automatically allow all communication
         # from the local host of all local endpoints" (agent option --allow-localhost).
-        if (self.allow_localhost and direction == "ingress" and subject.kind == "pod"
+        # Cilium adds this host allow to the ingress rules of every subject but the host itself,
+        # when some ingress rule selects it (cilium v1.20 pkg/policy/repository.go
+        # computePolicyEnforcementAndRules, `AlwaysAllowLocalhost`): health, ingress and init too.
+        if (self.allow_localhost and direction == "ingress" and sel.targets
+                and not (subject.kind == "entity" and subject.entity == "host")
                 and peer.kind == "entity" and peer.entity == "host"):
             return decided(True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
         if fqdn_blocked is not None:
@@ -351,7 +359,7 @@ class PolicySet:
                 f"rule (toPorts.rules.dns) admitting lookups of {name}: Cilium's DNS proxy never sees the "
                 "answer, so the name's IPs are never allowed (docs 'DNS based')"])
         return decided(False, "default-deny", sel.first_enforcer, extra=[
-            f"default deny at {direction}: enforced by {', '.join(sel.enforcers)}; no allow rule matches "
+            f"default deny at {direction}: enforced by {', '.join(sel.enforcers) or 'reserved:init (always in default deny)'}; no allow rule matches "
             f"this peer on {port}/{proto}"])
 
 
