@@ -56,6 +56,9 @@ POD_NS_ANY = extended_key(SOURCE_ANY, POD_NAMESPACE_LABEL)
 NS_LABELS_K8S = extended_key(SOURCE_K8S, NS_LABEL_PREFIX)
 NS_LABELS_ANY = extended_key(SOURCE_ANY, NS_LABEL_PREFIX)
 INIT_KEY = RESERVED_KEY_PREFIX + "init"
+CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
+CLUSTER_K8S = extended_key(SOURCE_K8S, CLUSTER_LABEL)
+CLUSTER_ANY = extended_key(SOURCE_ANY, CLUSTER_LABEL)
 
 # Entities (docs "Entities Based", https://docs.cilium.io/en/stable/security/policy/language/
 # #entities-based): `cluster` is "all network endpoints inside of the local cluster ... all
@@ -328,6 +331,13 @@ def peer_selector(raw: Any, namespace: str | None, matches_init: bool) -> tuple[
             "say such labels are ignored in CiliumNetworkPolicies")
     else:
         sel = sel.with_match(SOURCE_K8S, POD_NAMESPACE_LABEL, namespace)
+    # addClusterFilterByDefault (same utils.go; policy-default-local-cluster is on by default,
+    # pkg/clustermesh/types/option.go): a peer selector naming no cluster gets
+    # `k8s:io.cilium.k8s.policy.cluster=<local cluster>`, so only pods match it, never an entity
+    # or address (matters for NotIn / DoesNotExist selectors). Every inventory pod is in the
+    # local cluster: `Exists` is that requirement here.
+    if not (sel.has_key(CLUSTER_K8S) or sel.has_key(CLUSTER_ANY)):
+        sel = sel.with_expression(Requirement(SOURCE_K8S, CLUSTER_LABEL, "Exists"))
     return sel, notes
 
 
