@@ -223,6 +223,10 @@ def entities_match(entities: frozenset[str], peer: Endpoint) -> bool:
     e = peer.entity
     if e in entities:
         return True
+    # Cilium's kube-apiserver identity (7) carries reserved:remote-node too (cilium v1.20
+    # pkg/identity/numericidentity.go reservedIdentityLabels), so the remote-node entity selects it.
+    if e == "kube-apiserver" and "remote-node" in entities:
+        return True
     return "cluster" in entities and e in CLUSTER_ENTITY_MEMBERS
 
 
@@ -318,8 +322,8 @@ def peer_selector(raw: Any, namespace: str | None, matches_init: bool) -> tuple[
     if sel.has_key_prefix(RESERVED_KEY_PREFIX):
         return sel, notes
     if sel.has_key(POD_NS_K8S) or sel.has_key(POD_NS_ANY):
-        return sel, notes
-    if namespace is None:
+        pass  # names its namespace(s): no namespace scoping, the cluster filter below still applies
+    elif namespace is None:
         if not matches_init:
             sel = sel.with_expression(Requirement(SOURCE_K8S, POD_NAMESPACE_LABEL, "Exists"))
     elif sel.has_key_prefix(NS_LABELS_K8S) or sel.has_key_prefix(NS_LABELS_ANY):
