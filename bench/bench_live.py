@@ -122,6 +122,10 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="bench-live-")
         cdir = Path(tmp.name)
         r = subprocess.run([str(CLUSTER), "up", "--dir", str(cdir)], capture_output=True, text=True)
+        if r.returncode and "CRDs not established" in r.stderr:
+            # tools/cluster's `kubectl wait` can run before the CRDs have any status condition; once more.
+            subprocess.run([str(CLUSTER), "down", "--dir", str(cdir)], capture_output=True, text=True)
+            r = subprocess.run([str(CLUSTER), "up", "--dir", str(cdir)], capture_output=True, text=True)
         if r.returncode:
             subprocess.run([str(CLUSTER), "down", "--dir", str(cdir)], capture_output=True, text=True)
             print(f"tools/cluster up failed:\n{r.stdout}{r.stderr}", file=sys.stderr)
