@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from oracle_gen import all_queries, scenarios
 from oracle_run import Case, compare, describe
 
-EXAMPLES = 30  # per test below; 3 tests = 360 policy sets
+EXAMPLES = 80  # per test below; 3 tests = 240 policy sets, ~45k queries
 
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
