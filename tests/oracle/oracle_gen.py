@@ -31,6 +31,10 @@ QUERY_IPS = ("ip:10.0.0.5", "ip:10.1.2.3", "ip:192.168.1.1", "ip:203.0.113.10", 
 CIDRS = ("10.0.0.0/8", "10.0.0.0/24", "10.1.0.0/16", "0.0.0.0/0", "192.168.0.0/16", "203.0.113.0/24",
          "203.0.113.10/32", "2001:db8::/32", "::/0")
 PORTS = (53, 80, 443, 8080, 9000)
+# Not remote-node / world: netpol/reach/endpoints.py labels kube-apiserver without
+# reserved:remote-node and ip: peers reserved:world instead of Cilium's cidr:<ip> +
+# reserved:world-ipv4|6 (fixtures/reserved-label-selectors-identity-labels, open).
+RESERVED_LABELS = ("host", "health", "init", "ingress", "unmanaged")
 PROTOS = ("TCP", "UDP", "SCTP")
 
 # --- labels and selectors ------------------------------------------------------------------
@@ -75,6 +79,9 @@ def requirement(draw, keys):
 @st.composite
 def cilium_selector(draw, peer: bool):
     """An endpointSelector / fromEndpoints entry: matchLabels and matchExpressions (possibly {})."""
+    if draw(st.integers(0, 7)) == 0:
+        # A reserved identity by label (`reserved:` keys: no namespace or cluster scoping).
+        return {"matchLabels": {f"reserved:{draw(st.sampled_from(RESERVED_LABELS))}": ""}}
     keys = POD_KEYS + (NS_KEYS + NSL_KEYS if peer else NSL_KEYS)
     ml = {}
     for key, values in draw(st.lists(st.sampled_from(keys), max_size=2, unique_by=lambda kv: kv[0].split(":")[-1])):
