@@ -27,3 +27,16 @@ def test_fixture_replays(cilium_verdict, case):
     ours, _ = run_netpol(pol, inv, q)
     known = case / "netpol.txt"
     assert ours == (known.read_text().splitlines() if known.exists() else expected)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_oracle_fast_path_is_lookupflow(cilium_verdict, case):
+    """cilium-verdict distills each identity's policy once; CILIUM_VERDICT_LOOKUPFLOW=1 calls
+    Cilium's own policy.LookupFlow per query instead. Both print the same verdicts."""
+    import os
+    import subprocess
+
+    args = [str(cilium_verdict), str(case / "policies"), str(case / "inventory.yaml"), str(case / "queries.txt")]
+    slow = subprocess.run(args, capture_output=True, text=True, check=True,
+                          env={**os.environ, "CILIUM_VERDICT_LOOKUPFLOW": "1"}).stdout
+    assert slow.splitlines() == (case / "expected.txt").read_text().splitlines()
