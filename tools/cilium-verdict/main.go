@@ -11,10 +11,11 @@
 // INVENTORY: netpol's inventory YAML (namespaces, pods, fqdns, cluster).
 // QUERIES: one `FROM TO PORT/PROTO` per line (blank lines and `#` comments skipped).
 //
-// For each query it prints `FROM TO PORT/PROTO ALLOWED|DENIED`, in order. The verdict is
+// For each query it prints `FROM TO PORT/PROTO ALLOWED|DENIED`, in order. The verdict follows
 // `policy.LookupFlow` (pkg/policy/lookup.go), the helper Cilium's own tests use: it resolves the
 // selector policy of each identity, distills it to a map state and looks up the egress key at
-// the source and the ingress key at the destination. A side whose endpoint is not a local
+// the source and the ingress key at the destination (here each identity's distilled policy is
+// computed once per run). A side whose endpoint is not a local
 // Cilium endpoint (world, ip:, remote-node, kube-apiserver, unmanaged, cluster) has no policy
 // of its own and is not enforced, as in netpol.
 //
@@ -30,6 +31,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -41,11 +43,12 @@ import (
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cilium/cilium/pkg/endpoint/regeneration"
 	"github.com/cilium/cilium/pkg/identity"
 	"github.com/cilium/cilium/pkg/identity/identitymanager"
+	"github.com/cilium/cilium/pkg/k8s"
 	k8sConst "github.com/cilium/cilium/pkg/k8s/apis/cilium.io"
 	cilium_v2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
-	"github.com/cilium/cilium/pkg/k8s"
 	slim_networkingv1 "github.com/cilium/cilium/pkg/k8s/slim/k8s/api/networking/v1"
 	"github.com/cilium/cilium/pkg/labels"
 	"github.com/cilium/cilium/pkg/option"
@@ -381,9 +384,9 @@ func loadPolicies(logger *slog.Logger, root, cluster string) (policytypes.Policy
 
 type query struct {
 	from, to, port string
-	dport        uint16
-	proto        u8proto.U8proto
-	protoName    string
+	dport          uint16
+	proto          u8proto.U8proto
+	protoName      string
 }
 
 func parseQueries(path string) ([]query, error) {
@@ -451,6 +454,7 @@ func configure(cluster string) {
 	option.Config.EnableIPv4 = true
 	option.Config.EnableIPv6 = true
 	option.Config.EnableHostFirewall = true
+	option.Config.EnableNonDefaultDenyPolicies = true // the agent default (pkg/defaults)
 	option.Config.UnsafeDaemonConfigOption.AllowLocalhost = option.AllowLocalhostAlways
 	option.Config.PolicyCIDRMatchMode = nil
 	option.Config.ClusterName = cluster
@@ -506,18 +510,60 @@ func run(args []string, stdout, stderr io.Writer) error {
 	idManager.Subscribe(testpolicy.SelectorCacheObserver{Cache: repo.GetSubjectSelectorCache()})
 	repo.MustAddPolicyEntries(entries)
 
+	// The steps of policy.LookupFlow (pkg/policy/lookup.go), with the distilled policy of each
+	// local identity computed once instead of twice per query: ComputeSelectorPolicy ->
+	// DistillPolicy (with LookupFlow's dummy redirects) -> EndpointPolicy.Lookup of the egress key
+	// at the source and the ingress key at the destination; not found or deny = denied.
+	policies := map[identity.NumericIdentity]*policy.EndpointPolicy{}
+	distilled := func(id *identity.Identity) (*policy.EndpointPolicy, error) {
+		if epp, ok := policies[id.ID]; ok {
+			return epp, nil
+		}
+		idManager.Add(id) // into the subject selector cache (SelectorCacheObserver)
+		sp, _, err := repo.ComputeSelectorPolicy(id)
+		if err != nil {
+			return nil, fmt.Errorf("resolving the policy of identity %d (%s): %w", id.ID, id.LabelArray, err)
+		}
+		epp := sp.DistillPolicy(logger, &owner{id: uint64(id.ID)}, map[string]uint16{policy.FallbackRedirectID: math.MaxUint16})
+		epp.Ready()
+		policies[id.ID] = epp
+		return epp, nil
+	}
+
+	// CILIUM_VERDICT_LOOKUPFLOW=1: call policy.LookupFlow for every query instead.
+	slowPath := os.Getenv("CILIUM_VERDICT_LOOKUPFLOW") == "1"
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	for i, q := range queries {
 		from, to := eps[i].from, eps[i].to
-		verdict, _, _, err := policy.LookupFlow(logger, repo, idManager, policytypes.Flow{
-			From: from.id, To: to.id, Proto: q.proto, Dport: q.dport,
-		})
-		if err != nil {
-			return fmt.Errorf("%s %s %s: lookup failed: %w", q.from, q.to, q.port, err)
+		egressOK, ingressOK := true, true
+		if slowPath {
+			// Cilium's helper itself, two selector-policy resolutions per query (a cross-check of
+			// the cached path: tests/oracle compares both).
+			verdict, _, _, err := policy.LookupFlow(logger, repo, idManager, policytypes.Flow{
+				From: from.id, To: to.id, Proto: q.proto, Dport: q.dport,
+			})
+			if err != nil {
+				return fmt.Errorf("%s %s %s: lookup failed: %w", q.from, q.to, q.port, err)
+			}
+			egressOK = !from.local || verdict.Egress == policytypes.DecisionAllowed
+			ingressOK = !to.local || verdict.Ingress == policytypes.DecisionAllowed
+		} else if from.local {
+			epp, err := distilled(from.id)
+			if err != nil {
+				return err
+			}
+			entry, _, _ := epp.Lookup(policy.EgressKey().WithIdentity(to.id.ID).WithPortProto(q.proto, q.dport))
+			egressOK = !entry.IsDeny()
 		}
-		egressOK := !from.local || verdict.Egress == policytypes.DecisionAllowed
-		ingressOK := !to.local || verdict.Ingress == policytypes.DecisionAllowed
+		if to.local && !slowPath {
+			epp, err := distilled(to.id)
+			if err != nil {
+				return err
+			}
+			entry, _, _ := epp.Lookup(policy.IngressKey().WithIdentity(from.id.ID).WithPortProto(q.proto, q.dport))
+			ingressOK = !entry.IsDeny()
+		}
 		v := "DENIED"
 		if egressOK && ingressOK {
 			v = "ALLOWED"
@@ -525,6 +571,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(out, "%s %s %s %s\n", q.from, q.to, q.port, v)
 	}
 	return nil
+}
+
+// owner is the PolicyOwner of a simulated endpoint, as pkg/policy/lookup.go's endpointInfo
+// (unexported there): no named ports, nothing to regenerate.
+type owner struct{ id uint64 }
+
+func (o *owner) GetID() uint64                                      { return o.id }
+func (o *owner) GetIngressNamedPort(string, u8proto.U8proto) uint16 { return 0 }
+func (o *owner) PolicyDebug(string, ...any)                         {}
+func (o *owner) IsHost() bool                                       { return false }
+func (o *owner) PreviousMapStateSizes() policy.MapStateSizes        { return policy.MapStateSizes{} }
+func (o *owner) RegenerateIfAlive(*regeneration.ExternalRegenerationMetadata) <-chan bool {
+	ch := make(chan bool)
+	close(ch)
+	return ch
 }
 
 func main() {
