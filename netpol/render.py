@@ -60,7 +60,9 @@ def tree(manifests: list[Manifest]) -> dict[str, str]:
                 raise ValueError(f"two objects render to {c}/{name}")
             files[f"{c}/{name}"] = HEADER + dump(m.body)
             names.append(name)
-        files[f"{c}/kustomization.yaml"] = kustomization(names)
+        # Sorted: the tree must not depend on the order config keys arrive in (the engine hands the
+        # program its config sorted by key; a stack file keeps its own order).
+        files[f"{c}/kustomization.yaml"] = kustomization(sorted(names))
     files["kustomization.yaml"] = kustomization(folders)
     return files
 
