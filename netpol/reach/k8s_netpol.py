@@ -35,9 +35,11 @@ The translation, each point as pkg/k8s/network_policy.go does it:
   types list `Egress`. Rules present in `spec.ingress` / `spec.egress` are translated whatever
   `policyTypes` says (the translation never reads policyTypes for them); Kubernetes' own API docs
   say a direction not listed is not isolated, so such a policy gets a note.
-* Peer selectors are additionally confined to the local cluster (`io.cilium.k8s.policy.cluster`)
-  unless the agent runs with policy-default-local-cluster off; the inventory has one cluster, so
-  that requirement is not modelled.
+* Peer selectors are additionally confined to the local cluster (`io.cilium.k8s.policy.cluster`,
+  parseNetworkPolicyPeer; policy-default-local-cluster is on by default) unless they name a
+  cluster: every inventory pod is in the local cluster, so `Exists` is that requirement here, and a
+  NotIn / DoesNotExist selector matches pods only, never an entity or an address (found by the
+  differential tests against Cilium's engine, tests/oracle).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from typing import Any, Mapping
 
 from netpol.labels import NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.compile import (
-    CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher, PortRule, Target, _cidr,
+    CLUSTER_ANY, CLUSTER_K8S, CLUSTER_LABEL, CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher,
+    PortRule, Target, _cidr,
 )
 from netpol.reach.selectors import SOURCE_K8S, Requirement, Selector, compile_selector
 
@@ -101,10 +104,17 @@ def peer_selector(peer: Mapping[str, Any], namespace: str) -> Selector | None:
             # "Empty namespace selector selects all namespaces (i.e., a namespace label exists)."
             ns_sel = ns_sel.with_expression(Requirement(SOURCE_K8S, POD_NAMESPACE_LABEL, "Exists"))
         pod_sel = compile_selector(_k8s_selector(pod_raw or {}))
-        return _merge(ns_sel, pod_sel)
+        return _local_cluster(_merge(ns_sel, pod_sel))
     if pod_raw is not None:
-        return compile_selector(_k8s_selector(pod_raw)).with_match(SOURCE_K8S, POD_NAMESPACE_LABEL, namespace)
+        return _local_cluster(
+            compile_selector(_k8s_selector(pod_raw)).with_match(SOURCE_K8S, POD_NAMESPACE_LABEL, namespace))
     return None
+
+
+def _local_cluster(sel: Selector) -> Selector:
+    if sel.has_key(CLUSTER_K8S) or sel.has_key(CLUSTER_ANY):
+        return sel
+    return sel.with_expression(Requirement(SOURCE_K8S, CLUSTER_LABEL, "Exists"))
 
 
 def _ports(raw: Any, where: str, notes: list[str]) -> tuple[PortRule, ...] | None:

@@ -236,11 +236,9 @@ def k8s_peer(draw):
     if kind in ("pod", "both"):
         peer["podSelector"] = draw(k8s_selector(POD_LABEL_POOL))
     if kind in ("ns", "both"):
-        # Only In / Exists here: netpol/reach/k8s_netpol.py does not add Cilium's local-cluster
-        # filter to peer selectors, so a NotIn / DoesNotExist namespaceSelector matches entities
-        # and addresses in netpol, pods only in Cilium (fixtures/networkpolicy-peer-cluster-filter,
-        # open for that module's owner).
-        peer["namespaceSelector"] = draw(k8s_selector(NS_POOL_K8S, ops=("In", "Exists")))
+        # Every operator: a NotIn / DoesNotExist namespaceSelector gets Cilium's local-cluster
+        # filter in both engines (fixtures/networkpolicy-peer-cluster-filter).
+        peer["namespaceSelector"] = draw(k8s_selector(NS_POOL_K8S))
     return peer
 
 
