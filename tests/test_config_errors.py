@@ -172,3 +172,82 @@ def test_unknown_stack():
     res = CliRunner().invoke(app, ["preview", "--stack", "prod"])
     assert res.exit_code == 2
     assert "dev, integration, live" in res.output
+
+
+# --- namespace files, project config, secrets (issue 11) ----------------------------------------
+def _project(tmp_path, config: dict, project_config: dict | None = None):
+    doc = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    if project_config is not None:
+        doc["config"] = project_config
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(doc))
+    (tmp_path / "Pulumi.live.yaml").write_text(yaml.safe_dump({"config": config}))
+
+
+def _render(tmp_path):
+    from netpol.stack import _loaded
+
+    _loaded.cache_clear()  # one process, several versions of the same files
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["render", "--stack", "live", "--out", str(out)], env={"NETPOL_ROOT": str(tmp_path)})
+    return res, out
+
+
+def test_namespace_files_declare_app_namespaces_like_inline_config(tmp_path):
+    (tmp_path / "ns").mkdir()
+    (tmp_path / "ns" / "more.yaml").write_text("extra-one: {profile: internal, access: [postgres]}\n"
+                                               "extra-two: {profile: isolated}\n")
+    _project(tmp_path, with_changes(lambda c: c.update({"netpol:namespaceFiles": ["ns/more.yaml"]})))
+    res, out = _render(tmp_path)
+    assert res.exit_code == 0, res.output
+    docs = {d["metadata"]["name"]: d for d in yaml.safe_load_all((out / "app-namespaces" / "namespaces.yaml").read_text()) if d}
+    assert {"extra-one", "extra-two", "dashboard"} <= set(docs)
+    assert docs["extra-one"]["metadata"]["labels"]["access.network-policy.homelab/postgres"] == "true"
+    assert docs["extra-two"]["metadata"]["labels"]["network-policy.homelab/profile"] == "isolated"
+
+
+@pytest.mark.parametrize("content, fragments", [
+    ("extra: {profile: standrad}\n", ["ns/more.yaml", "extra.profile", "'standrad'", "isolated, internal"]),
+    ("dashboard: {profile: internal}\n", ["ns/more.yaml", "dashboard", "declared twice", "Pulumi.live.yaml"]),
+    ("- not\n- a mapping\n", ["ns/more.yaml", "must be a mapping"]),
+    ("extra: {profile: [unclosed\n", ["ns/more.yaml", "not valid YAML"]),
+])
+def test_a_bad_namespace_file_is_named_and_nothing_is_written(tmp_path, content, fragments):
+    (tmp_path / "ns").mkdir()
+    (tmp_path / "ns" / "more.yaml").write_text(content)
+    _project(tmp_path, with_changes(lambda c: c.update({"netpol:namespaceFiles": ["ns/more.yaml"]})))
+    res, out = _render(tmp_path)
+    assert res.exit_code == 2, res.output
+    for f in fragments:
+        assert f in res.output.replace("\n  ", " "), (f, res.output)
+    assert not out.exists()
+
+
+def test_a_missing_namespace_file_is_named(tmp_path):
+    _project(tmp_path, with_changes(lambda c: c.update({"netpol:namespaceFiles": ["ns/missing.yaml"]})))
+    res, out = _render(tmp_path)
+    assert res.exit_code == 2
+    assert "netpol:namespaceFiles[0]" in res.output and "ns/missing.yaml" in res.output and "file not found" in res.output
+    assert not out.exists()
+
+
+def test_project_config_applies_under_stack_config(tmp_path):
+    cfg = with_changes(lambda c: c.pop("netpol:runbookUrl", None))
+    _project(tmp_path, cfg, {"netpol:runbookUrl": {"value": "https://runbooks.example/a"},
+                             "netpol:metricsPorts": {"type": "array", "description": "declared, no value"}})
+    res, out = _render(tmp_path)
+    assert res.exit_code == 0, res.output
+    assert "https://runbooks.example/a" in "".join(p.read_text() for p in (out / "escape-hatch").iterdir())
+    # The stack file wins over the project default, key by key.
+    cfg["netpol:runbookUrl"] = "https://runbooks.example/b"
+    (tmp_path / "Pulumi.live.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    res, out = _render(tmp_path)
+    text = "".join(p.read_text() for p in (out / "escape-hatch").iterdir())
+    assert "https://runbooks.example/b" in text and "runbooks.example/a" not in text
+
+
+def test_a_secret_value_is_a_clear_error_not_a_silent_default(tmp_path):
+    _project(tmp_path, with_changes(lambda c: c.update({"netpol:runbookUrl": {"secure": "v1:abc:def"}})))
+    res, out = _render(tmp_path)
+    assert res.exit_code == 2
+    assert "netpol:runbookUrl" in res.output and "cannot decrypt" in res.output
+    assert not out.exists()

@@ -9,6 +9,7 @@ stack and run in order on one worker (xdist_group)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -107,6 +108,8 @@ def test_02_urns_match_the_snapshot(dev):
     urns = sorted(r["urn"] for r in json.loads(dev.pulumi("stack", "export", "--stack", "dev").stdout)
                   ["deployment"]["resources"] if not r["type"].startswith("pulumi:pulumi:"))
     snap = ROOT / "tests" / "fixtures" / "urns" / "dev.txt"
+    if os.environ.get("NETPOL_UPDATE_URN_SNAPSHOTS") == "1":  # a deliberate change, with its alias recorded
+        snap.write_text("\n".join(urns) + "\n")
     assert urns == snap.read_text().split(), "URNs changed: record the rename in components/aliases.py"
 
 
@@ -125,6 +128,7 @@ def test_04_an_existing_namespace_is_adopted_keeping_its_own_labels(dev, tmp_pat
     dev.kubectl("label", "namespace", "adopted", "team=payments", f"{PROFILE}=isolated")
     pod(dev, "adopted", "app", {"app": "adopted"})
     pod(dev, "database", "postgres", {"app": "postgres"})
+    pod(dev, "kube-system", "coredns", {"k8s-app": "kube-dns"})
     dev.pulumi("config", "set", "--stack", "dev", "--path", "namespaces.adopted.profile", "internal-egress")
     dev.pulumi("config", "set", "--stack", "dev", "--path", "namespaces.adopted.access[0]", "postgres")
     dev.pulumi("config", "set", "--stack", "dev", "--path", "namespaces.adopted.mesh", "true")

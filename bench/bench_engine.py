@@ -1,0 +1,118 @@
+"""Issue 11/12 benchmark: the real engine.
+
+Side by side in one run, per number of app namespaces N (declared in a namespace file, as a large
+stack does):
+* `pulumi preview` of a GitOps stack without the policy pack, with it, and the program under the
+  SDK mocks (the same program, no engine): the pack's share of a preview is the target (<= 25 %).
+* with `--cluster`: `pulumi up` of the dev stack against a local control plane (tools/cluster), and
+  the same `pulumi up` again with nothing to change.
+
+usage: bench/bench_engine.py [--sizes 100,1000] [--runs 1] [--cluster]
+Needs `make e2e-tools`. Prints medians (wall seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import yaml  # noqa: E402
+from _synthetic import synthetic_config  # noqa: E402
+from e2e import BIN, copy_project, e2e_env  # noqa: E402
+from program_mocks import register_stack  # noqa: E402
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> float:
+    t = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if p.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+    return time.perf_counter() - t
+
+
+def project_with(n: int, base: Path, stack: str, template: str) -> tuple[Path, dict]:
+    proj = copy_project(base / "project")
+    cfg = yaml.safe_load((proj / f"Pulumi.{template}.yaml").read_text())["config"]
+    apps = {k: v for k, v in synthetic_config(n)["netpol:namespaces"].items() if k.startswith("app-")}
+    (proj / "namespaces").mkdir(exist_ok=True)
+    (proj / "namespaces" / f"{stack}.yaml").write_text(yaml.safe_dump(apps))
+    cfg["netpol:namespaceFiles"] = [f"namespaces/{stack}.yaml"]
+    (proj / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    state = base / "state"
+    state.mkdir()
+    env = e2e_env(state)
+    subprocess.run([str(BIN / "pulumi"), "stack", "init", stack, "--non-interactive"], cwd=proj, env=env,
+                   check=True, capture_output=True)
+    return proj, env
+
+
+def preview_row(n: int, runs: int) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        proj, env = project_with(n, Path(d), "bench", "live")
+        pulumi = [str(BIN / "pulumi"), "preview", "--stack", "bench", "--non-interactive"]
+        bare = statistics.median(timed(pulumi, proj, env) for _ in range(runs))
+        pack = statistics.median(timed(pulumi + ["--policy-pack", "policies"], proj, env) for _ in range(runs))
+    config = synthetic_config(n)
+
+    def mocks() -> float:
+        t = time.perf_counter()
+        register_stack("bench", config=config)
+        return time.perf_counter() - t
+
+    mock = statistics.median(mocks() for _ in range(runs))
+    print(f"{n:>6} {bare:>12.1f} {pack:>12.1f} {100 * (pack - bare) / bare:>+8.0f}% {mock:>10.1f}", flush=True)
+
+
+def up_row(n: int) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        base = Path(d)
+        cluster = base / "cluster"
+        subprocess.run([str(ROOT / "tools" / "cluster"), "up", "--dir", str(cluster)], check=True, capture_output=True)
+        try:
+            proj, env = project_with(n, base, "dev", "dev")
+            kc = json.loads((cluster / "kubeconfig").read_text())
+            kc["contexts"][0]["name"] = kc["current-context"] = "admin@homelab-dev"
+            (base / "kubeconfig").write_text(json.dumps(kc))
+            env["KUBECONFIG"] = str(base / "kubeconfig")
+            dev = yaml.safe_load((proj / "Pulumi.dev.yaml").read_text())["config"]
+            for ns in dev["netpol:platformNamespaces"]:
+                subprocess.run([str(BIN / "kubectl"), "create", "namespace", ns], env=env, capture_output=True)
+            up = [str(BIN / "pulumi"), "up", "--stack", "dev", "--yes", "--non-interactive"]
+            first = timed(up, proj, env)
+            again = timed(up, proj, env)
+        finally:
+            subprocess.run([str(ROOT / "tools" / "cluster"), "down", "--dir", str(cluster)], capture_output=True)
+    print(f"{n:>6} {first:>12.1f} {again:>14.1f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="100,1000")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--cluster", action="store_true")
+    a = ap.parse_args()
+    sizes = [int(s) for s in a.sizes.split(",")]
+    os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+    print(f"{'N':>6} {'preview s':>12} {'+pack s':>12} {'pack':>9} {'mocks s':>10}")
+    for n in sizes:
+        preview_row(n, a.runs)
+    if a.cluster:
+        print(f"\n{'N':>6} {'up dev s':>12} {'up again s':>14}")
+        for n in sizes:
+            up_row(n)
+
+
+if __name__ == "__main__":
+    main()
