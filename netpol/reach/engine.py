@@ -378,20 +378,6 @@ def _no_policy_note(ep: Endpoint, direction: str) -> str:
     return f"{ep} has no Cilium endpoint policy here: its {direction} is not enforced"
 
 
-def _flatten(docs: Iterable[Any]) -> Iterable[Mapping]:
-    for doc in docs:
-        if doc is None:
-            continue
-        if isinstance(doc, list):
-            yield from _flatten(doc)
-        elif isinstance(doc, Mapping):
-            kind = doc.get("kind")
-            if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
-                yield from _flatten(doc["items"])
-            else:
-                yield doc
-
-
 # --- explain --------------------------------------------------------------------------------
 
 def _side_text(title: str, s: SideResult) -> list[str]:

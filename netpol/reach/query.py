@@ -17,17 +17,7 @@ from netpol.labels import CCNP, CNP
 from netpol.reach.compile import _port_rules, peer_selector
 from netpol.reach.endpoints import pod_identity
 from netpol.reach.selectors import SOURCE_K8S, compile_selector, intern_identity
-
-
-def _plain(v: Any) -> Any:
-    """The Pulumi engine hands every number as a float: integral floats become ints."""
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, Mapping):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return v
+from netpol.reach.validate import plain as _plain
 
 
 def selector_matches(sel: Any, labels: Mapping[str, str]) -> bool:

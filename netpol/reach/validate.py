@@ -548,7 +548,7 @@ def crd_problems(doc: Mapping) -> list[Problem] | None:
     if v is None:
         return None
     out = []
-    for e in sorted(v.iter_errors(_plain(doc)), key=lambda e: list(map(str, e.absolute_path))):
+    for e in sorted(v.iter_errors(plain(doc)), key=lambda e: list(map(str, e.absolute_path))):
         if _has_tmpl(e.instance):
             continue  # a ${...} GitOps substitution is not judged
         path = _json_path(e.absolute_path)
@@ -572,14 +572,15 @@ def _schema_hint(validator: str, inst: Any) -> str:
     return f"a rule spec needs exactly one of endpointSelector, nodeSelector (has: {', '.join(keys) or 'neither'})"
 
 
-def _plain(v: Any) -> Any:
-    """Pulumi hands numbers as floats: integral floats become ints before schema validation."""
+def plain(v: Any) -> Any:
+    """Pulumi hands numbers as floats: integral floats become ints (before schema validation, and
+    before the guardrails ask the engine about a manifest the engine handed them)."""
     if isinstance(v, float) and v.is_integer():
         return int(v)
     if isinstance(v, Mapping):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain(x) for k, x in v.items()}
     if isinstance(v, list):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 

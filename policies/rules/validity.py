@@ -115,7 +115,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     kind = m.get("kind")
     if kind not in V.POLICY_API_VERSIONS:
         return []
-    doc = V._plain(m)
+    doc = V.plain(m)
     problems = list(V.header_problems(doc))
     if kind == V.NP_KIND:
         problems += V.np_api_problems(doc)

@@ -58,7 +58,7 @@ def test_up_publishes_the_rendered_tree_byte_identical_and_valid(project, tmp_pa
     # A second preview has nothing to do.
     project.pulumi("preview", "--stack", stack, "--expect-no-changes")
     # A second fresh run (new state, tree removed) writes the same bytes.
-    project.pulumi("stack", "rm", stack, "--yes", "--force")
+    project.pulumi("stack", "rm", stack, "--yes", "--force", "--preserve-config")
     subprocess.run(["rm", "-rf", str(published)], check=True)
     project.init(stack)
     project.pulumi("up", "--stack", stack, "--yes")
@@ -168,10 +168,18 @@ def test_offline_readers_see_project_config_and_refuse_secrets(project):
     assert "netpol:runbookUrl" in off.output and "cannot decrypt" in off.output, off.output
 
 
-def test_a_5000_namespace_stack_previews_with_the_pack(project):
+# Past the ~1,400 namespaces where inline config overflows the 128 KiB environment string. The
+# engine's own preview cost grows faster than linearly (README: 5,000 namespaces took SCALE_MIN
+# minutes here), so CI proves the design at 2,000; NETPOL_E2E_SCALE=5000 runs the issue's size.
+SCALE = int(os.environ.get("NETPOL_E2E_SCALE", "2000"))
+
+
+def test_a_large_stack_previews_with_the_pack(project):
     """Namespaces declared in a file that stack config points to: PULUMI_CONFIG stays small."""
     stack = "scale"
-    names = {f"app-{i:04d}": {"profile": ("internal", "standard", "isolated")[i % 3]} for i in range(5000)}
+    names = {f"app-{i:04d}": {"profile": ("internal", "standard", "isolated")[i % 3],
+                              "access": [["postgres"], ["dragonfly", "garage-s3"], []][i % 3], "mesh": i % 7 == 0}
+             for i in range(SCALE)}
     (project.dir / "namespaces").mkdir()
     (project.dir / "namespaces" / "scale.yaml").write_text(yaml.safe_dump(names))
     live = yaml.safe_load((project.dir / "Pulumi.live.yaml").read_text())
@@ -180,5 +188,7 @@ def test_a_5000_namespace_stack_previews_with_the_pack(project):
     project.init(stack)
     r = project.pulumi("preview", "--stack", stack, "--policy-pack", "policies", "--json", timeout=1800)
     engine = engine_resources(r.json())
-    assert len([e for e in engine if e[0] == "Namespace"]) == 5000 + len(live["config"]["netpol:namespaces"])
+    assert len([e for e in engine if e[0] == "Namespace"]) == SCALE + len(live["config"]["netpol:namespaces"])
+    # The same declarations inline would not even start: the config would overflow one env string.
+    assert len(json.dumps(json.dumps(names))) > 128 * 1024 or SCALE < 2000
     assert engine == netpol_objects(project, stack)
