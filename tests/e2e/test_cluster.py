@@ -3,8 +3,8 @@ hatch surviving an up, adoption of an existing namespace, removal that leaves no
 renames that replace nothing, the GitOps trees accepted by the API server, and the deploy
 workflow's command sequence run twice.
 
-One control plane per xdist worker (session fixture); this module's tests are one story on one
-stack and run in order on one worker (xdist_group)."""
+One control plane for this module (conftest's module fixture); its tests are one story on one
+stack and run in order on one worker (xdist_group, `--dist loadgroup`)."""
 
 from __future__ import annotations
 
