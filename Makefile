@@ -42,7 +42,7 @@ e2e-tools: $(STAMP)
 # The real-engine tier: the pulumi CLI on a file backend, a local etcd + kube-apiserver, and
 # Cilium's own engine as the oracle. Builds what it needs first.
 e2e: $(STAMP) tools e2e-tools
-	source tools/e2e-env && $(BIN)/pytest -n 2 --dist loadgroup -p no:cacheprovider tests/e2e tests/oracle
+	source tools/e2e-env && $(BIN)/pytest -n 2 --dist loadfile -p no:cacheprovider tests/e2e tests/oracle
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

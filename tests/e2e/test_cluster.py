@@ -4,7 +4,7 @@ renames that replace nothing, the GitOps trees accepted by the API server, and t
 workflow's command sequence run twice.
 
 One control plane for this module (conftest's module fixture); its tests are one story on one
-stack and run in order on one worker (xdist_group, `--dist loadgroup`)."""
+stack and run in order on one worker (`--dist loadfile` in the Makefile)."""
 
 from __future__ import annotations
 
