@@ -35,7 +35,6 @@ from netpol.triage.peers import PeerResolver
 REAL = Path("/work/shared/hubble-flows/real-flows.jsonl")
 POLICIES = FIXTURES / "real" / "policies"
 INVENTORY = FIXTURES / "real" / "inventory.yaml"
-pytestmark = pytest.mark.skipif(not REAL.exists(), reason="shared real flows not present")
 runner = CliRunner()
 DENY = "CiliumNetworkPolicy/net-lab/deny-tg-to-echo"
 
