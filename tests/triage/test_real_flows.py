@@ -32,7 +32,7 @@ from netpol.cli import app
 from netpol.triage import scan_all, scan_drops, triage
 from netpol.triage.peers import PeerResolver
 
-REAL = Path("/work/shared/hubble-flows/real-flows.jsonl")
+REAL = Path(__file__).resolve().parents[3] / "shared" / "hubble-flows" / "real-flows.jsonl"  # ../shared
 POLICIES = FIXTURES / "real" / "policies"
 INVENTORY = FIXTURES / "real" / "inventory.yaml"
 runner = CliRunner()
