@@ -73,10 +73,11 @@ class Project:
     env: dict[str, str]
     log: list[Result] = field(default_factory=list)
 
-    def pulumi(self, *args: str, check: bool = True, timeout: float = 900, stdin: str | None = None) -> Result:
+    def pulumi(self, *args: str, check: bool = True, timeout: float = 900, stdin: str | None = None,
+               env: dict[str, str] | None = None) -> Result:
         cmd = [str(BIN / "pulumi"), *args, "--non-interactive", "--color", "never"]
-        p = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout,
-                           input=stdin)
+        p = subprocess.run(cmd, cwd=self.dir, env={**self.env, **(env or {})}, capture_output=True, text=True,
+                           timeout=timeout, input=stdin)
         r = Result(cmd, p.returncode, p.stdout, p.stderr)
         self.log.append(r)
         if check and p.returncode:
