@@ -1,7 +1,8 @@
-"""Every label key, port and well-known peer of the architecture, defined once.
+"""Every label and annotation key (and value) the architecture reads or writes, defined once.
 
-Everything else (builders, the policy pack, reachability, triage) imports these names;
-no other module spells a label key or a well-known port as a literal.
+Our own keys on namespaces and policies, and the keys Kubernetes and Cilium put on endpoints. Ports
+and well-known peers are in `netpol.wellknown`, object names in `netpol.names`, API versions, kinds,
+entities and protocols in `netpol.apis`, defaults in `netpol.defaults`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ ACCESS_LABEL_PREFIX = "access.network-policy.homelab/"
 ACCESS_LABEL_VALUE = "true"
 ESCAPE_HATCH_REASON_ANNOTATION = "network-policy.homelab/escape-hatch-reason"
 ESCAPE_HATCH_EXPIRES_ANNOTATION = "network-policy.homelab/escape-hatch-expires"
-ESCAPE_HATCH_MAX_DAYS = 7
+ESCAPE_HATCH_MAX_DAYS = 7  # the expiry annotation may lie at most this far ahead
 MESH_LABEL = "istio.io/dataplane-mode"
 MESH_VALUE = "ambient"
 # On a platform namespace's `<ns>-default` policy: whether the namespace is in the Istio ambient
@@ -23,10 +24,17 @@ MESH_ANNOTATION = "network-policy.homelab/mesh"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "netpol"
 
-# --- how Cilium exposes Kubernetes metadata as endpoint labels --------------------------
+# --- labels of well-known pods --------------------------------------------------------------
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"  # Gateway API: the gateway a pod serves
+
+# --- how Kubernetes and Cilium label endpoints ------------------------------------------
 # https://docs.cilium.io/en/stable/security/policy/kubernetes/#namespaces
 NS_LABEL_PREFIX = "io.cilium.k8s.namespace.labels."
 POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
+# The cluster-name label Cilium puts on every pod identity ("Multi-Cluster").
+CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
+# The label Kubernetes sets on every namespace.
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 
 def access_label(name: str) -> str:
@@ -39,73 +47,20 @@ def ns_label(key: str) -> str:
     return NS_LABEL_PREFIX + key
 
 
-# --- well-known peers ---------------------------------------------------------------------
-DNS_PORT = 53
-KUBE_DNS_NAMESPACE = "kube-system"
-KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}
-
-PROMETHEUS_NAMESPACE = "monitoring"
-PROMETHEUS_LABELS = {"app.kubernetes.io/name": "prometheus"}
-DEFAULT_METRICS_PORTS = (8080, 9090, 9100)
-
-HBONE_PORT = 15008
-ZTUNNEL_NAMESPACE = "istio-system"
-ZTUNNEL_LABELS = {"app": "ztunnel"}
-
-GATEWAY_NAMESPACE = "istio-gateway"
-GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
-GATEWAYS = ("internal", "external")
-DEFAULT_GATEWAY_PORTS = (80, 443, 8080, 8443)
-
-HEALTH_CIDR = "169.254.0.0/16"
-HTTPS_PORT = 443
-KUBE_API_PORTS = (6443, 443)
-
-# Entities (https://docs.cilium.io/en/stable/security/policy/language/#entities-based)
-ENTITIES = (
-    "world", "cluster", "host", "remote-node", "health", "kube-apiserver",
-    "init", "unmanaged", "ingress", "all",
+# --- re-exports while importers move to their modules (see the module docstring) -----------------
+from netpol.apis import CCNP, CILIUM_API_VERSION, CNP, ENDPOINT_ENTITIES as ENTITIES, PROTOCOLS  # noqa: E402,F401
+from netpol.defaults import (  # noqa: E402,F401
+    GATEWAY_PORTS as DEFAULT_GATEWAY_PORTS, METRICS_PORTS as DEFAULT_METRICS_PORTS,
+    PLATFORM_NAMESPACES as DEFAULT_PLATFORM_NAMESPACES,
 )
-# Entities an app or platform rule may name as its peer (issue 7).
-RULE_ENTITIES = ("world", "cluster", "kube-apiserver", "host", "remote-node")
-
-PROTOCOLS = ("TCP", "UDP", "SCTP")
-
-# --- policy object names ----------------------------------------------------------------
-BASELINE_DNS = "baseline-dns-egress"
-BASELINE_HEALTH = "baseline-health-probes"
-BASELINE_PROMETHEUS = "baseline-prometheus-scrape"
-BASELINE_KUBE_API = "baseline-kube-api"
-BASELINE_HBONE = "baseline-hbone-mesh"
-ESCAPE_HATCH = "escape-hatch-allow-all"
-ESCAPE_HATCH_RULE = "network-policy-escape-hatch"
-ALERT_DISABLED = "NetworkPolicyEnforcementDisabled"
-ALERT_DISABLED_LONG = "NetworkPolicyEnforcementDisabledLong"
-RUNBOOK_PATH = "docs/runbooks/network-policy-escape-hatch.md"
-REQUIRED_BASELINES = (BASELINE_DNS, BASELINE_HEALTH, BASELINE_PROMETHEUS, BASELINE_KUBE_API, ESCAPE_HATCH)
-
-
-def profile_policy_name(profile: str) -> str:
-    return f"profile-{profile}"
-
-
-def access_policy_name(resource: str) -> str:
-    return f"access-{resource}-egress"
-
-
-def platform_policy_name(namespace: str) -> str:
-    return f"{namespace}-default"
-
-
-def extra_policy_name(namespace: str) -> str:
-    return f"{namespace}-extra"
-
-
-# The program's platform namespaces when a stack or the policy pack does not say otherwise.
-DEFAULT_PLATFORM_NAMESPACES = (
-    "kube-system", "monitoring", "database", "cache", "garage", "istio-system", "istio-gateway",
+from netpol.names import (  # noqa: E402,F401
+    ALERT_DISABLED, ALERT_DISABLED_LONG, BASELINE_DNS, BASELINE_HBONE, BASELINE_HEALTH, BASELINE_KUBE_API,
+    BASELINE_PROMETHEUS, ESCAPE_HATCH, ESCAPE_HATCH_RULE, REQUIRED_BASELINES, RUNBOOK_PATH, access_policy_name,
+    extra_policy_name, platform_policy_name, profile_policy_name,
+)
+from netpol.wellknown import (  # noqa: E402,F401
+    DNS_PORT, GATEWAY_NAMESPACE, GATEWAYS, HBONE_PORT, HEALTH_CIDR, HTTPS_PORT, KUBE_API_PORTS, KUBE_DNS_LABELS,
+    KUBE_DNS_NAMESPACE, PROMETHEUS_LABELS, PROMETHEUS_NAMESPACE, ZTUNNEL_LABELS, ZTUNNEL_NAMESPACE,
 )
 
-CILIUM_API_VERSION = "cilium.io/v2"
-CNP = "CiliumNetworkPolicy"
-CCNP = "CiliumClusterwideNetworkPolicy"
+RULE_ENTITIES = ("world", "cluster", "kube-apiserver", "host", "remote-node")  # moving to netpol.model
