@@ -396,7 +396,7 @@ def _l7_kind(rules: Any, pr: Mapping) -> str | None:
     return None
 
 
-def _port_rules(raw: Any, where: str, notes: list[str]) -> tuple[PortRule, ...] | None:
+def compile_port_rules(raw: Any, where: str, notes: list[str]) -> tuple[PortRule, ...] | None:
     if not raw:
         return None
     if not isinstance(raw, list):
@@ -434,7 +434,7 @@ def _port_rules(raw: Any, where: str, notes: list[str]) -> tuple[PortRule, ...] 
 def _cidrs(rule: Mapping, plain_key: str, set_key: str, where: str, notes: list[str]) -> list[CIDRMatcher]:
     out: list[CIDRMatcher] = []
     for j, c in enumerate(rule.get(plain_key) or []):
-        m = _cidr(str(c), (), f"{where}.{plain_key}[{j}]", notes)
+        m = compile_cidr(str(c), (), f"{where}.{plain_key}[{j}]", notes)
         if m:
             out.append(m)
     for j, c in enumerate(rule.get(set_key) or []):
@@ -447,13 +447,13 @@ def _cidrs(rule: Mapping, plain_key: str, set_key: str, where: str, notes: list[
             notes.append(f"unsupported: {w}.{kinds[0] if kinds else 'cidr'} (CiliumCIDRGroup references are "
                          "not resolved offline): this entry matches nothing")
             continue
-        out_m = _cidr(str(c["cidr"]), tuple(str(e) for e in (c.get("except") or [])), w, notes)
+        out_m = compile_cidr(str(c["cidr"]), tuple(str(e) for e in (c.get("except") or [])), w, notes)
         if out_m:
             out.append(out_m)
     return out
 
 
-def _cidr(text: str, excepts: tuple[str, ...], where: str, notes: list[str]) -> CIDRMatcher | None:
+def compile_cidr(text: str, excepts: tuple[str, ...], where: str, notes: list[str]) -> CIDRMatcher | None:
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
         exc = tuple(ipaddress.ip_network(e.strip(), strict=False) for e in excepts)
@@ -509,7 +509,7 @@ def compile_rule(raw: Any, *, path: str, direction: str, deny: bool, namespace: 
     if raw.get("authentication"):
         notes.append(f"unsupported: {path}.authentication (mutual authentication) is not evaluated")
 
-    port_rules = _port_rules(raw.get("toPorts"), path, notes)
+    port_rules = compile_port_rules(raw.get("toPorts"), path, notes)
     if raw.get("icmps") and not raw.get("toPorts"):
         never = True
         notes.append(f"unsupported: {path}.icmps: ICMP is not evaluated; this rule governs ICMP only and "

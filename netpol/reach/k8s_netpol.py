@@ -49,7 +49,7 @@ from typing import Any, Mapping
 from netpol.labels import NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.compile import (
     CLUSTER_ANY, CLUSTER_K8S, CLUSTER_LABEL, CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher,
-    PortRule, Target, _cidr,
+    PortRule, Target, compile_cidr,
 )
 from netpol.reach.selectors import SOURCE_K8S, Requirement, Selector, compile_selector
 
@@ -170,7 +170,7 @@ def _peer_rule(peer: Any, path: str, namespace: str, port_rules: tuple[PortRule,
     block = peer.get("ipBlock")
     if block is not None:
         if isinstance(block, Mapping) and block.get("cidr") is not None:
-            m = _cidr(str(block["cidr"]), tuple(str(e) for e in (block.get("except") or [])), f"{path}.ipBlock", notes)
+            m = compile_cidr(str(block["cidr"]), tuple(str(e) for e in (block.get("except") or [])), f"{path}.ipBlock", notes)
             if m is not None:
                 cidrs.append(m)
         else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from netpol.labels import CCNP, CNP
-from netpol.reach.compile import _port_rules, peer_selector
+from netpol.reach.compile import compile_port_rules, peer_selector
 from netpol.reach.endpoints import pod_identity
 from netpol.reach.selectors import SOURCE_K8S, compile_selector, intern_identity
 from netpol.reach.validate import plain as _plain
@@ -46,7 +46,7 @@ def rule_covers_port(rule: Mapping[str, Any], port: int, protocol: str, *, expli
     ports and port "0" admit every port; `explicit` asks for an entry that names the port (or a
     range holding it) instead."""
     notes: list[str] = []
-    prs = _port_rules(_plain(rule.get("toPorts")), "rule", notes)
+    prs = compile_port_rules(_plain(rule.get("toPorts")), "rule", notes)
     if prs is None:
         return not explicit
     for pr in prs:

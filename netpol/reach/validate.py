@@ -70,7 +70,8 @@ class Problem:
         return f"{where}{self.message} ({who}; {self.source})"
 
 
-def _tmpl(v: Any) -> bool:
+def is_template(v: Any) -> bool:
+    """A `${...}` variable (filled in before the manifest is applied): no value to validate yet."""
     return isinstance(v, str) and "${" in v
 
 
@@ -200,11 +201,11 @@ def cilium_api_problems(doc: Mapping) -> Iterator[Problem]:
                             yield Problem(f"{pp}.port", f"port {port!r} is a {type(port).__name__}; the CRD types "
                                           "ports as strings (quote it)", src, "api")
                         proto = p.get("protocol")
-                        if proto is not None and not _tmpl(proto) and proto not in CILIUM_PROTOCOLS:
+                        if proto is not None and not is_template(proto) and proto not in CILIUM_PROTOCOLS:
                             yield Problem(f"{pp}.protocol", f"unknown protocol {proto!r} (valid: "
                                           f"{', '.join(CILIUM_PROTOCOLS)}; case-sensitive)", src, "api")
                         end = p.get("endPort")
-                        if end is not None and not _tmpl(end) and (isinstance(end, bool) or not isinstance(end, int)
+                        if end is not None and not is_template(end) and (isinstance(end, bool) or not isinstance(end, int)
                                                                     or not 0 <= end <= 65535):
                             yield Problem(f"{pp}.endPort", f"endPort {end!r} is not an integer in 0-65535", src, "api")
 
@@ -267,7 +268,7 @@ def _np_port(p: Any, pp: str) -> Iterator[Problem]:
         yield Problem(f"{pp}.protocol", f"unsupported protocol {proto!r} (valid: {', '.join(NP_PROTOCOLS)})", src, "api")
     port, end = p.get("port"), p.get("endPort")
     n = _port_number(port)
-    if port is not None and not _tmpl(port):
+    if port is not None and not is_template(port):
         if isinstance(port, str):
             if port.isdigit():
                 n = None  # a quoted number is an IntOrString string: a (bad) port name
@@ -277,7 +278,7 @@ def _np_port(p: Any, pp: str) -> Iterator[Problem]:
                 yield Problem(f"{pp}.port", f"port {port!r} is not a valid port name (IANA_SVC_NAME)", src, "api")
         elif n is None or not 1 <= n <= 65535:
             yield Problem(f"{pp}.port", f"port {port!r} is not in 1-65535", src, "api")
-    if end is not None and not _tmpl(end):
+    if end is not None and not is_template(end):
         e = _port_number(end)
         if n is None:
             yield Problem(f"{pp}.endPort", "endPort may only be given with a numeric port", src, "api")
@@ -304,7 +305,7 @@ def _np_peer(peer: Any, path: str) -> Iterator[Problem]:
         if not isinstance(block, Mapping) or not isinstance(block.get("cidr"), str):
             yield Problem(f"{path}.ipBlock.cidr", "ipBlock needs a cidr", src, "api")
             return
-        if _tmpl(block["cidr"]):
+        if is_template(block["cidr"]):
             return
         try:
             net = ipaddress.ip_network(block["cidr"].strip(), strict=False)
@@ -312,7 +313,7 @@ def _np_peer(peer: Any, path: str) -> Iterator[Problem]:
             yield Problem(f"{path}.ipBlock.cidr", f"{block['cidr']!r} is not a CIDR", src, "api")
             return
         for e, ex in enumerate(_list(block.get("except"))):
-            if _tmpl(ex):
+            if is_template(ex):
                 continue
             try:
                 exn = ipaddress.ip_network(str(ex).strip(), strict=False)
@@ -374,7 +375,7 @@ def _port_rule(tp: Mapping, tpp: str, ingress: bool, host: bool) -> Iterator[Pro
             continue
         pp = f"{tpp}.ports[{k}]"
         port = p.get("port")
-        if port is None or _tmpl(port):
+        if port is None or is_template(port):
             if port is None:
                 yield Problem(f"{pp}.port", "port must be specified (use \"0\" for every port)", src, "agent")
             continue
@@ -424,24 +425,24 @@ def _rule_sanitize(r: Mapping, rp: str, ingress: bool, host: bool) -> Iterator[P
                       "toPorts)", src, "agent")
     ent_key = "fromEntities" if ingress else "toEntities"
     for j, e in enumerate(_list(r.get(ent_key))):
-        if e not in ENTITIES and not _tmpl(e):
+        if e not in ENTITIES and not is_template(e):
             yield Problem(f"{rp}.{ent_key}[{j}]", f"unsupported entity {e!r} (valid: {', '.join(ENTITIES)})", src,
                           "agent")
     cidr_key, set_key = ("fromCIDR", "fromCIDRSet") if ingress else ("toCIDR", "toCIDRSet")
     for j, c in enumerate(_list(r.get(cidr_key))):
-        if not _tmpl(c) and (err := _cidr_ok(c, rule=False)):
+        if not is_template(c) and (err := _cidr_ok(c, rule=False)):
             yield Problem(f"{rp}.{cidr_key}[{j}]", err, src, "agent")
     for j, c in enumerate(_list(r.get(set_key))):
         if not isinstance(c, Mapping) or c.get("cidrGroupRef") or c.get("cidrGroupSelector") or c.get("cidr") is None:
             continue
-        if _tmpl(c["cidr"]):
+        if is_template(c["cidr"]):
             continue
         if err := _cidr_ok(c["cidr"], rule=True):
             yield Problem(f"{rp}.{set_key}[{j}].cidr", err, src, "agent")
             continue
         net = ipaddress.ip_network(str(c["cidr"]).strip(), strict=False)
         for e, ex in enumerate(_list(c.get("except"))):
-            if _tmpl(ex):
+            if is_template(ex):
                 continue
             try:
                 exn = ipaddress.ip_network(str(ex).strip(), strict=False)

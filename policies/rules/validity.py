@@ -101,7 +101,7 @@ def _misread(m: Mapping[str, Any]) -> list[Violation]:
         for rp, _, r in iter_rules(sp, spec):
             for j, tp in enumerate(as_list(r.get("toPorts"))):
                 for k, p in enumerate(as_list(tp.get("ports")) if is_map(tp) else []):
-                    if not is_map(p) or V._tmpl(p.get("endPort")):
+                    if not is_map(p) or V.is_template(p.get("endPort")):
                         continue
                     start, end = as_int(p.get("port")), as_int(p.get("endPort"))
                     if start and end and end < start:
