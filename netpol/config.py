@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from netpol import labels as L
+from netpol import apis, defaults
+from netpol import names as N
 from netpol.model import DNS1123_LABEL, AppNamespace, StackConfig
 from netpol.profiles import PROFILES
 
@@ -317,10 +318,17 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
                                         "not a valid namespace name (DNS-1123 label: lowercase letters, digits and '-', "
                                         "at most 63 characters, starting and ending alphanumeric)"))
     for n in apps:
-        if n in platform or n in L.DEFAULT_PLATFORM_NAMESPACES:
+        if n in platform or n in defaults.PLATFORM_NAMESPACES:
             problems.append(Problem(*at("namespaces", n), n,
                                     "is a platform namespace: platform namespaces never get a profile; declare its rules "
                                     "under netpol:platformNamespaces", "an app namespace name"))
+    for n in platform:
+        if n not in defaults.PLATFORM_NAMESPACES:
+            file, key = at("platformNamespaces", n)
+            warnings.append(
+                f"{file}: {key}: {n} is not one of the policy pack's default platform namespaces "
+                f"({', '.join(defaults.PLATFORM_NAMESPACES)}): the pack checks its {N.platform_policy_name(n)} "
+                "policy (and keeps a profile off it) only when its config lists it under platformNamespaces")
 
     for r, res in cfg.sharedResources.items():
         if res.namespace is not None and res.namespace not in platform:
@@ -371,12 +379,12 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     for n, a in apps.items():
         prof = PROFILES[a.profile]
         for i, r in enumerate(a.egress):
-            if r.entity == "world":
-                covered = [p for p in r.ports if p.protocol == "TCP" and p.port in prof.internet_egress_ports]
+            if r.entity == apis.WORLD:
+                covered = [p for p in r.ports if p.protocol == "TCP" and p.port in prof.world_egress_ports]
                 for p in covered:
                     warnings.append(
                         f"{f}: {NAMESPACE}:namespaces.{n}.egress[{i}]: {p} to world is already allowed by profile "
-                        f"{a.profile} ({L.profile_policy_name(a.profile)} spec.egress[0]); the extra rule changes nothing")
+                        f"{a.profile} ({N.profile_policy_name(a.profile)} spec.egress[0]); the extra rule changes nothing")
         for i, t in enumerate(a.talksTo):
             res = [r for r, s in cfg.sharedResources.items() if s.namespace == t.namespace and r in a.access]
             for r in res:
@@ -384,7 +392,7 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
                 if same:
                     warnings.append(
                         f"{f}: {NAMESPACE}:namespaces.{n}.talksTo[{i}]: {', '.join(map(str, same))} to {t.namespace} is "
-                        f"already allowed by access {r} ({L.access_policy_name(r)})")
+                        f"already allowed by access {r} ({N.access_policy_name(r)})")
     return problems, warnings
 
 

@@ -12,23 +12,28 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netpol import labels as L
+from netpol import defaults
+from netpol.apis import PROTOCOLS
+from netpol.names import RUNBOOK_PATH
 from netpol.profiles import PROFILE_NAMES
+from netpol.wellknown import KUBE_API, KUBE_API_ENTITY, KUBE_API_PORT
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 FQDN = re.compile(r"^([-a-zA-Z0-9_]+\.)*[-a-zA-Z0-9_]+\.?$")
 FQDN_PATTERN = re.compile(r"^([-a-zA-Z0-9_*]+\.)*[-a-zA-Z0-9_*]+\.?$")
-Protocol = Literal["TCP", "UDP", "SCTP"]
+Protocol = Literal[PROTOCOLS]  # type: ignore[valid-type]  # Literal["TCP", "UDP", "SCTP"]
+# Entities an app or platform rule may name as its peer (issue 7).
+RULE_ENTITIES = ("world", "cluster", KUBE_API_ENTITY, "host", "remote-node")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PortSpec(_Strict):
-    """`N/PROTO` (TCP, UDP, SCTP); a bare number means TCP."""
+class PortProtocol(_Strict):
+    """Cilium's PortProtocol: `N/PROTO` (TCP, UDP, SCTP); a bare number means TCP."""
 
     port: int = Field(ge=1, le=65535)
     protocol: Protocol = "TCP"
@@ -43,10 +48,10 @@ class PortSpec(_Strict):
         if isinstance(v, str):
             num, _, proto = v.strip().partition("/")
             if not num.isdigit():
-                raise ValueError(f"{v!r} is not a port; write N/PROTO with N in 1-65535 and PROTO in {'/'.join(L.PROTOCOLS)}")
+                raise ValueError(f"{v!r} is not a port; write N/PROTO with N in 1-65535 and PROTO in {'/'.join(PROTOCOLS)}")
             proto = proto.upper() or "TCP"
-            if proto not in L.PROTOCOLS:
-                raise ValueError(f"protocol {proto!r} in {v!r} is not one of {', '.join(L.PROTOCOLS)}")
+            if proto not in PROTOCOLS:
+                raise ValueError(f"protocol {proto!r} in {v!r} is not one of {', '.join(PROTOCOLS)}")
             return {"port": int(num), "protocol": proto}
         return v
 
@@ -63,7 +68,7 @@ def _check_labels(v: dict[str, str] | None) -> dict[str, str] | None:
     return v
 
 
-Ports = list[PortSpec]
+Ports = list[PortProtocol]
 
 
 class TalksTo(_Strict):
@@ -109,8 +114,8 @@ class PeerRule(_Strict):
     @field_validator("entity")
     @classmethod
     def _entity(cls, v):
-        if v is not None and v not in L.RULE_ENTITIES:
-            raise ValueError(f"entity {v!r} is not one of {', '.join(L.RULE_ENTITIES)}")
+        if v is not None and v not in RULE_ENTITIES:
+            raise ValueError(f"entity {v!r} is not one of {', '.join(RULE_ENTITIES)}")
         return v
 
     @field_validator("fqdn")
@@ -209,8 +214,8 @@ class SharedResource(_Strict):
     def _one_target(self):
         if (self.namespace is None) == (self.entity is None):
             raise ValueError("a shared resource names exactly one of namespace or entity")
-        if self.entity is not None and self.entity not in L.RULE_ENTITIES:
-            raise ValueError(f"entity {self.entity!r} is not one of {', '.join(L.RULE_ENTITIES)}")
+        if self.entity is not None and self.entity not in RULE_ENTITIES:
+            raise ValueError(f"entity {self.entity!r} is not one of {', '.join(RULE_ENTITIES)}")
         return self
 
 
@@ -218,11 +223,11 @@ DEFAULT_SHARED_RESOURCES: dict[str, dict] = {
     "postgres": {"namespace": "database", "ports": ["5432/TCP"], "description": "PostgreSQL"},
     "dragonfly": {"namespace": "cache", "ports": ["6379/TCP"], "description": "Dragonfly (Redis protocol)"},
     "garage-s3": {"namespace": "garage", "ports": ["3900/TCP"], "description": "Garage S3 API"},
-    "kube-api": {"entity": "kube-apiserver", "ports": ["6443/TCP"], "description": "Kubernetes API"},
+    KUBE_API: {"entity": KUBE_API_ENTITY, "ports": [f"{KUBE_API_PORT}/TCP"], "description": "Kubernetes API"},
 }
 
 
-DEFAULT_RUNBOOK_URL = f"https://git.homelab.internal/platform/network-policy/blob/main/{L.RUNBOOK_PATH}"
+DEFAULT_RUNBOOK_URL = f"https://git.homelab.internal/platform/network-policy/blob/main/{RUNBOOK_PATH}"
 
 
 class StackConfig(_Strict):
@@ -231,12 +236,12 @@ class StackConfig(_Strict):
     stack: str
     source: str  # the file the config came from, for messages
     applyMode: Literal["direct", "gitops"] = "gitops"
-    directApplyStacks: list[str] = ["dev"]
+    directApplyStacks: list[str] = list(defaults.DIRECT_APPLY_STACKS)
     kubeContext: str | None = None
     renderDir: str | None = None
     runbookUrl: str = DEFAULT_RUNBOOK_URL
-    metricsPorts: list[int] = list(L.DEFAULT_METRICS_PORTS)
-    gatewayPorts: list[int] = list(L.DEFAULT_GATEWAY_PORTS)
+    metricsPorts: list[int] = list(defaults.METRICS_PORTS)
+    gatewayPorts: list[int] = list(defaults.GATEWAY_PORTS)
     sharedResources: dict[str, SharedResource] = Field(
         default_factory=lambda: {k: SharedResource.model_validate(v) for k, v in DEFAULT_SHARED_RESOURCES.items()}
     )

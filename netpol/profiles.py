@@ -1,4 +1,4 @@
-"""The four profiles: which gateways may reach a namespace and whether it may reach the internet.
+"""The four profiles: which gateways may reach a namespace and which ports of `world` it may reach.
 
 One cluster-wide policy per profile (`profile-<name>`) selects namespaces by their profile label.
 `isolated` needs no rules beyond the baselines; Cilium rejects a policy with no rule section, so
@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpol.labels import HTTPS_PORT
+from netpol.wellknown import HTTPS_PORT
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
-    gateways: tuple[str, ...]  # gateways (labels.GATEWAYS) admitted on the backend ports
-    internet_egress_ports: tuple[int, ...]  # world ports opened, TCP
+    gateways: tuple[str, ...]  # gateways (wellknown.GATEWAYS) admitted on the backend ports
+    world_egress_ports: tuple[int, ...]  # ports of the entity world opened, TCP
     summary: str
 
     @property
     def renders_policy(self) -> bool:
-        return bool(self.gateways or self.internet_egress_ports)
+        return bool(self.gateways or self.world_egress_ports)
+
+    @property
+    def internet_egress_ports(self) -> tuple[int, ...]:
+        """The old name of `world_egress_ports`, while netpol/invariants.py moves to it."""
+        return self.world_egress_ports
 
 
 PROFILES: dict[str, Profile] = {
@@ -36,9 +41,10 @@ PROFILES: dict[str, Profile] = {
 PROFILE_NAMES = tuple(PROFILES)
 
 
-def smallest_profile(*, gateways: set[str] = frozenset(), internet_egress: bool = False) -> str:
-    """The first profile (in PROFILES order, smallest first) that admits every gateway asked for."""
+def smallest_profile(*, gateways: set[str] = frozenset(), world_egress: bool = False) -> str:
+    """The first profile (in PROFILES order, smallest first) that admits every gateway asked for
+    (and opens egress to world, if asked)."""
     for p in PROFILES.values():
-        if set(gateways) <= set(p.gateways) and (not internet_egress or p.internet_egress_ports):
+        if set(gateways) <= set(p.gateways) and (not world_egress or p.world_egress_ports):
             return p.name
-    raise ValueError(f"no profile admits gateways={sorted(gateways)} internet_egress={internet_egress}")
+    raise ValueError(f"no profile admits gateways={sorted(gateways)} world_egress={world_egress}")

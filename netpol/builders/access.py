@@ -7,7 +7,9 @@ out-of-cluster resource (an entity, e.g. kube-api) is opened by a baseline inste
 from __future__ import annotations
 
 from netpol import labels as L
-from netpol.builders.common import Manifest, ccnp, ns_subject, pods, to_ports
+from netpol import names as N
+from netpol import wellknown as W
+from netpol.builders.common import Manifest, ccnp, labelled_ns_subject_selector, pods_selector, to_ports
 from netpol.model import StackConfig
 
 COMPONENT = "shared-access"
@@ -18,8 +20,8 @@ def build(cfg: StackConfig) -> list[Manifest]:
     for name, res in cfg.sharedResources.items():
         label = L.access_label(name)
         if res.namespace is not None:
-            peer = {"toEndpoints": [pods(res.namespace, res.pods)]}
-        elif name == "kube-api":
+            peer = {"toEndpoints": [pods_selector(res.namespace, res.pods)]}
+        elif name == W.KUBE_API:
             continue  # baseline-kube-api
         else:
             peer = {"toEntities": [res.entity]}
@@ -27,10 +29,10 @@ def build(cfg: StackConfig) -> list[Manifest]:
             Manifest(
                 COMPONENT,
                 ccnp(
-                    L.access_policy_name(name),
+                    N.access_policy_name(name),
                     description=f"Namespaces labelled {label}=\"true\" may reach {res.description or name} "
                     f"({', '.join(str(p) for p in res.ports)}).",
-                    endpointSelector=ns_subject(label, L.ACCESS_LABEL_VALUE),
+                    endpointSelector=labelled_ns_subject_selector(label, L.ACCESS_LABEL_VALUE),
                     egress=[{**peer, "toPorts": to_ports(res.ports)}],
                 ),
             )

@@ -6,7 +6,9 @@ so the profile design stays O(1) in policy objects for everyone else.
 
 from __future__ import annotations
 
+from netpol import apis
 from netpol import labels as L
+from netpol import names as N
 from netpol.builders.common import Manifest, cilium
 from netpol.builders.rules import inbound_index, inbound_specs, own_specs
 from netpol.model import AppNamespace, StackConfig
@@ -34,8 +36,8 @@ def namespace_labels(app: AppNamespace) -> dict[str, str]:
 
 def namespace(name: str, app: AppNamespace) -> dict:
     return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
+        "apiVersion": apis.CORE_API_VERSION,
+        "kind": apis.NAMESPACE,
         "metadata": {"name": name, "labels": namespace_labels(app), "annotations": dict(RETAIN_ANNOTATIONS)},
     }
 
@@ -46,5 +48,5 @@ def build(cfg: StackConfig) -> list[Manifest]:
     for n, a in cfg.namespaces.items():
         specs = [*own_specs(cfg, n, a, metrics=True), *inbound_specs(cfg, index.get(n, []))]
         if specs:
-            out.append(Manifest(EXTRAS, cilium(L.CNP, L.extra_policy_name(n), namespace=n, specs=specs)))
+            out.append(Manifest(EXTRAS, cilium(apis.CNP, N.extra_policy_name(n), namespace=n, specs=specs)))
     return out

@@ -1,12 +1,18 @@
-"""Small pure helpers shared by the manifest builders: selectors, ports, the Manifest record."""
+"""Small pure helpers shared by the manifest builders: Cilium EndpointSelectors, PortRules, the
+rules more than one builder writes (DNS egress, health-probe ingress), and the Manifest record."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from netpol import apis
 from netpol import labels as L
-from netpol.model import PortSpec
+from netpol import wellknown as W
+from netpol.model import PortProtocol
+
+# A Cilium EndpointSelector (a Kubernetes LabelSelector over endpoint labels), as a plain dict.
+EndpointSelector = dict
 
 
 @dataclass(frozen=True)
@@ -44,25 +50,27 @@ def cilium(kind: str, name: str, *, namespace: str | None = None, annotations: d
         meta["namespace"] = namespace
     if annotations:
         meta["annotations"] = annotations
-    return {"apiVersion": L.CILIUM_API_VERSION, "kind": kind, "metadata": meta, **body}
+    return {"apiVersion": apis.CILIUM_API_VERSION, "kind": kind, "metadata": meta, **body}
 
 
 def ccnp(name: str, **spec) -> dict:
-    return cilium(L.CCNP, name, spec=spec)
+    return cilium(apis.CCNP, name, spec=spec)
 
 
-def pods(namespace: str, pod_labels: dict | None = None) -> dict:
-    """An EndpointSelector for pods of one namespace (all of them unless labels are given)."""
+# --- EndpointSelectors -------------------------------------------------------------------------
+
+def pods_selector(namespace: str, pod_labels: dict | None = None) -> EndpointSelector:
+    """The pods of one namespace (all of them unless labels are given)."""
     return {"matchLabels": {L.POD_NAMESPACE_LABEL: namespace, **(pod_labels or {})}}
 
 
-def local(pod_labels: dict | None) -> dict:
-    """A subject EndpointSelector inside a namespaced policy ({} = the whole namespace)."""
+def local_selector(pod_labels: dict | None) -> EndpointSelector:
+    """A subject inside a namespaced policy: the pods with these labels ({} = the whole namespace)."""
     return {"matchLabels": dict(pod_labels)} if pod_labels else {}
 
 
-def ns_labelled(key: str, value: str) -> dict:
-    """Endpoints whose namespace carries label key=value, in any namespace.
+def labelled_ns_selector(key: str, value: str) -> EndpointSelector:
+    """Endpoints whose namespace carries label key=value, in any namespace (a peer).
 
     The explicit `io.kubernetes.pod.namespace Exists` keeps the selector cluster-wide even inside a
     namespaced CiliumNetworkPolicy, where Cilium otherwise confines selectors without a namespace
@@ -74,12 +82,13 @@ def ns_labelled(key: str, value: str) -> dict:
     }
 
 
-def ns_subject(key: str, value: str) -> dict:
-    """A policy subject: the endpoints of namespaces labelled key=value."""
+def labelled_ns_subject_selector(key: str, value: str) -> EndpointSelector:
+    """A clusterwide policy's subject: the endpoints of namespaces labelled key=value."""
     return {"matchLabels": {L.ns_label(key): value}}
 
 
-def ns_label_in(key: str, values: Iterable[str]) -> dict:
+def ns_label_in_selector(key: str, values: Iterable[str]) -> EndpointSelector:
+    """Endpoints whose namespace's label `key` has one of `values`, in any namespace (a peer)."""
     return {
         "matchExpressions": [
             {"key": L.ns_label(key), "operator": "In", "values": sorted(values)},
@@ -88,37 +97,54 @@ def ns_label_in(key: str, values: Iterable[str]) -> dict:
     }
 
 
-def all_pods() -> dict:
+def all_pods_selector() -> EndpointSelector:
     """Every pod of every namespace (explicit, so it means the same in a CNP and a CCNP)."""
     return {"matchExpressions": [{"key": L.POD_NAMESPACE_LABEL, "operator": "Exists"}]}
 
 
-def to_ports(ports: Iterable[PortSpec], *, dns: bool = False) -> list[dict]:
+def kube_dns_selector() -> EndpointSelector:
+    return pods_selector(W.KUBE_DNS_NAMESPACE, W.KUBE_DNS_LABELS)
+
+
+def prometheus_selector() -> EndpointSelector:
+    return pods_selector(W.PROMETHEUS_NAMESPACE, W.PROMETHEUS_LABELS)
+
+
+def ztunnel_selector() -> EndpointSelector:
+    return pods_selector(W.ZTUNNEL_NAMESPACE, W.ZTUNNEL_LABELS)
+
+
+def gateway_selector(name: str) -> EndpointSelector:
+    return pods_selector(W.GATEWAY_NAMESPACE, W.gateway_labels(name))
+
+
+# --- PortRules (`toPorts`) and PortProtocols -------------------------------------------------------
+
+def to_ports(ports: Iterable[PortProtocol], *, dns: bool = False) -> list[dict]:
+    """One PortRule over `ports`; `dns` adds the L7 DNS rule that lets every name through the proxy."""
     entry: dict = {"ports": [{"port": str(p.port), "protocol": p.protocol} for p in ports]}
     if dns:
         entry["rules"] = {"dns": [{"matchPattern": "*"}]}
     return [entry]
 
 
-def tcp(*numbers: int) -> list[PortSpec]:
-    return [PortSpec(port=n, protocol="TCP") for n in numbers]
+def tcp(*numbers: int) -> list[PortProtocol]:
+    return [PortProtocol(port=n, protocol="TCP") for n in numbers]
 
 
-def dns_ports() -> list[PortSpec]:
-    return [PortSpec(port=L.DNS_PORT, protocol="UDP"), PortSpec(port=L.DNS_PORT, protocol="TCP")]
+def dns_ports() -> list[PortProtocol]:
+    return [PortProtocol(port=W.DNS_PORT, protocol="UDP"), PortProtocol(port=W.DNS_PORT, protocol="TCP")]
 
 
-def kube_dns() -> dict:
-    return pods(L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)
+# --- rules more than one builder writes ------------------------------------------------------------
+
+def dns_egress_rule(*, inspect: bool) -> dict:
+    """The EgressRule to kube-dns on 53/UDP and 53/TCP. `inspect` adds the L7 DNS rule (DNS visible
+    to Hubble; toFQDNs learn addresses): the DNS baseline carries it for every endpoint."""
+    return {"toEndpoints": [kube_dns_selector()], "toPorts": to_ports(dns_ports(), dns=inspect)}
 
 
-def prometheus() -> dict:
-    return pods(L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)
-
-
-def ztunnel() -> dict:
-    return pods(L.ZTUNNEL_NAMESPACE, L.ZTUNNEL_LABELS)
-
-
-def gateway(name: str) -> dict:
-    return pods(L.GATEWAY_NAMESPACE, {L.GATEWAY_NAME_LABEL: name})
+def health_probe_ingress_rules() -> list[dict]:
+    """The IngressRules for Cilium health checks (entity health) and kubelet probes from the
+    node-local range."""
+    return [{"fromEntities": ["health"]}, {"fromCIDR": [W.HEALTH_CIDR]}]

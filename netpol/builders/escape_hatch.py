@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
+from netpol import apis
 from netpol import labels as L
+from netpol import names as N
+from netpol import wellknown as W
 from netpol.builders.common import Manifest, ccnp
 
 COMPONENT = "escape-hatch"
-ALERT_EXPR = 'kube_namespace_labels{label_network_policy_homelab_enforcement="disabled"}'
+# kube-state-metrics exposes a namespace label as `label_<key>`, every character outside
+# [a-zA-Z0-9_] turned into `_`.
+ALERT_EXPR = (f'kube_namespace_labels{{label_{re.sub(r"[^a-zA-Z0-9_]", "_", L.ENFORCEMENT_LABEL)}='
+              f'"{L.ENFORCEMENT_DISABLED}"}}')
 
 
 def allow_all() -> dict:
     return ccnp(
-        L.ESCAPE_HATCH,
+        N.ESCAPE_HATCH,
         description=f"Emergency escape hatch: namespaces labelled {L.ENFORCEMENT_LABEL}={L.ENFORCEMENT_DISABLED} "
-        f"allow all traffic on their own side. Alerts fire; follow {L.RUNBOOK_PATH}.",
+        f"allow all traffic on their own side. Alerts fire; follow {N.RUNBOOK_PATH}.",
         endpointSelector={"matchLabels": {L.ns_label(L.ENFORCEMENT_LABEL): L.ENFORCEMENT_DISABLED}},
         ingress=[{"fromEntities": ["all"]}],
         egress=[{"toEntities": ["all"]}],
@@ -36,16 +44,16 @@ def alerts(runbook_url: str) -> dict:
         }
 
     return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "PrometheusRule",
-        "metadata": {"name": L.ESCAPE_HATCH_RULE, "namespace": L.PROMETHEUS_NAMESPACE},
+        "apiVersion": apis.MONITORING_API_VERSION,
+        "kind": apis.PROMETHEUS_RULE,
+        "metadata": {"name": N.ESCAPE_HATCH_RULE, "namespace": W.PROMETHEUS_NAMESPACE},
         "spec": {
             "groups": [
                 {
-                    "name": "network-policy-escape-hatch",
+                    "name": N.ESCAPE_HATCH_RULE,
                     "rules": [
-                        rule(L.ALERT_DISABLED, "5m", "warning", "Network policy enforcement is disabled"),
-                        rule(L.ALERT_DISABLED_LONG, "24h", "critical",
+                        rule(N.ALERT_DISABLED, "5m", "warning", "Network policy enforcement is disabled"),
+                        rule(N.ALERT_DISABLED_LONG, "24h", "critical",
                              "Network policy enforcement has been disabled for over 24 hours"),
                     ],
                 }

@@ -10,10 +10,13 @@ and the ingress side of other namespaces' `talksTo`.
 
 from __future__ import annotations
 
+from netpol import apis
 from netpol import labels as L
+from netpol import names as N
+from netpol import wellknown as W
 from netpol.builders.common import (
-    Manifest, all_pods, cilium, dns_ports, kube_dns, local, ns_label_in, ns_labelled, prometheus,
-    tcp, to_ports, ztunnel,
+    Manifest, all_pods_selector, cilium, dns_egress_rule, dns_ports, health_probe_ingress_rules, labelled_ns_selector,
+    local_selector, ns_label_in_selector, prometheus_selector, tcp, to_ports, ztunnel_selector,
 )
 from netpol.builders.rules import fmt_ports, inbound_index, inbound_specs, own_specs
 from netpol.model import PlatformNamespace, StackConfig
@@ -25,14 +28,17 @@ COMPONENT = "platform"
 def required_spec(cfg: StackConfig, ns: str, p: PlatformNamespace) -> dict:
     metrics = cfg.metrics_ports_for(ns)
     ingress = [
-        {"fromEntities": ["health"]},
-        {"fromCIDR": [L.HEALTH_CIDR]},
-        {"fromEndpoints": [prometheus()], "toPorts": to_ports(tcp(*metrics))},
+        *health_probe_ingress_rules(),
+        {"fromEndpoints": [prometheus_selector()], "toPorts": to_ports(tcp(*metrics))},
     ]
-    egress = [{"toEndpoints": [kube_dns()], "toPorts": to_ports(dns_ports())}]
+    # The same DNS rule as the DNS baseline, without its L7 DNS rule: the baseline selects every
+    # endpoint, these included, and Cilium merges the two (the port stays redirected to the DNS proxy,
+    # so DNS stays visible and toFQDNs keep learning), so an L7 rule here would change the published
+    # policy without changing what Cilium allows or sees. The rule is the guide's template.
+    egress = [dns_egress_rule(inspect=False)]
     if p.mesh:
-        ingress.append({"fromEndpoints": [ztunnel()], "toPorts": to_ports(tcp(L.HBONE_PORT))})
-        egress.append({"toEndpoints": [ztunnel()], "toPorts": to_ports(tcp(L.HBONE_PORT))})
+        ingress.append({"fromEndpoints": [ztunnel_selector()], "toPorts": to_ports(tcp(W.HBONE_PORT))})
+        egress.append({"toEndpoints": [ztunnel_selector()], "toPorts": to_ports(tcp(W.HBONE_PORT))})
     return {
         "description": f"{p.description}: required rules (DNS egress, Prometheus scrape, health probes"
         + (", HBONE" if p.mesh else "") + ")",
@@ -52,37 +58,37 @@ def all_metrics_ports(cfg: StackConfig) -> list[int]:
 def role_specs(cfg: StackConfig, ns: str) -> list[dict]:
     """Serving sides derived from the rest of the model, for the well-known platform namespaces."""
     specs = []
-    if ns == L.KUBE_DNS_NAMESPACE:
+    if ns == W.KUBE_DNS_NAMESPACE:
         specs.append({
-            "description": f"kube-dns answers every pod on 53/UDP, 53/TCP (the serving side of {L.BASELINE_DNS})",
-            "endpointSelector": local(L.KUBE_DNS_LABELS),
-            "ingress": [{"fromEndpoints": [all_pods()], "toPorts": to_ports(dns_ports())}],
+            "description": f"kube-dns answers every pod on 53/UDP, 53/TCP (the serving side of {N.BASELINE_DNS})",
+            "endpointSelector": local_selector(W.KUBE_DNS_LABELS),
+            "ingress": [{"fromEndpoints": [all_pods_selector()], "toPorts": to_ports(dns_ports())}],
         })
-    if ns == L.PROMETHEUS_NAMESPACE:
+    if ns == W.PROMETHEUS_NAMESPACE:
         ports = all_metrics_ports(cfg)
         specs.append({
             "description": f"Prometheus scrapes every pod on the stack's metrics ports {', '.join(map(str, ports))} "
-            f"(the client side of {L.BASELINE_PROMETHEUS} and of each namespace's metricsPorts)",
-            "endpointSelector": local(L.PROMETHEUS_LABELS),
-            "egress": [{"toEndpoints": [all_pods()], "toPorts": to_ports(tcp(*ports))}],
+            f"(the client side of {N.BASELINE_PROMETHEUS} and of each namespace's metricsPorts)",
+            "endpointSelector": local_selector(W.PROMETHEUS_LABELS),
+            "egress": [{"toEndpoints": [all_pods_selector()], "toPorts": to_ports(tcp(*ports))}],
         })
-    if ns == L.GATEWAY_NAMESPACE:
-        for g in L.GATEWAYS:
+    if ns == W.GATEWAY_NAMESPACE:
+        for g in W.GATEWAYS:
             admitting = [p.name for p in PROFILES.values() if g in p.gateways]
             specs.append({
                 "description": f"the {g} gateway reaches namespaces whose profile admits it "
                 f"({', '.join(admitting)}) on the backend ports {', '.join(map(str, cfg.gatewayPorts))}",
-                "endpointSelector": local({L.GATEWAY_NAME_LABEL: g}),
-                "egress": [{"toEndpoints": [ns_label_in(L.PROFILE_LABEL, admitting)],
+                "endpointSelector": local_selector(W.gateway_labels(g)),
+                "egress": [{"toEndpoints": [ns_label_in_selector(L.PROFILE_LABEL, admitting)],
                             "toPorts": to_ports(tcp(*cfg.gatewayPorts))}],
             })
-    if ns == L.ZTUNNEL_NAMESPACE:
-        mesh = ns_labelled(L.MESH_LABEL, L.MESH_VALUE)
-        hbone = to_ports(tcp(L.HBONE_PORT))
+    if ns == W.ZTUNNEL_NAMESPACE:
+        mesh = labelled_ns_selector(L.MESH_LABEL, L.MESH_VALUE)
+        hbone = to_ports(tcp(W.HBONE_PORT))
         specs.append({
-            "description": f"ztunnel exchanges HBONE ({L.HBONE_PORT}/TCP) with mesh namespaces "
-            f"(the other side of {L.BASELINE_HBONE})",
-            "endpointSelector": local(L.ZTUNNEL_LABELS),
+            "description": f"ztunnel exchanges HBONE ({W.HBONE_PORT}/TCP) with mesh namespaces "
+            f"(the other side of {N.BASELINE_HBONE})",
+            "endpointSelector": local_selector(W.ZTUNNEL_LABELS),
             "ingress": [{"fromEndpoints": [mesh], "toPorts": hbone}],
             "egress": [{"toEndpoints": [mesh], "toPorts": hbone}],
         })
@@ -97,9 +103,9 @@ def served_specs(cfg: StackConfig, ns: str) -> list[dict]:
         label = L.access_label(name)
         specs.append({
             "description": f"serves {name} ({fmt_ports(res.ports)}) to namespaces labelled {label}=\"true\" "
-            f"(the other side of {L.access_policy_name(name)})",
-            "endpointSelector": local(res.pods),
-            "ingress": [{"fromEndpoints": [ns_labelled(label, L.ACCESS_LABEL_VALUE)], "toPorts": to_ports(res.ports)}],
+            f"(the other side of {N.access_policy_name(name)})",
+            "endpointSelector": local_selector(res.pods),
+            "ingress": [{"fromEndpoints": [labelled_ns_selector(label, L.ACCESS_LABEL_VALUE)], "toPorts": to_ports(res.ports)}],
         })
     return specs
 
@@ -113,7 +119,7 @@ def platform_policy(cfg: StackConfig, ns: str, p: PlatformNamespace, inbound) ->
         *inbound_specs(cfg, inbound),
     ]
     return cilium(
-        L.CNP, L.platform_policy_name(ns), namespace=ns,
+        apis.CNP, N.platform_policy_name(ns), namespace=ns,
         annotations={L.MESH_ANNOTATION: "true" if p.mesh else "false"},
         specs=specs,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from netpol import apis
 from netpol import labels as L
-from netpol.builders.common import Manifest, ccnp, gateway, tcp, to_ports
+from netpol import names as N
+from netpol.builders.common import Manifest, ccnp, gateway_selector, tcp, to_ports
 from netpol.model import StackConfig
 from netpol.profiles import PROFILES, Profile
 
@@ -17,11 +19,11 @@ def profile_policy(p: Profile, gateway_ports: list[int]) -> dict:
     }
     if p.gateways:
         spec["ingress"] = [
-            {"fromEndpoints": [gateway(g) for g in p.gateways], "toPorts": to_ports(tcp(*gateway_ports))}
+            {"fromEndpoints": [gateway_selector(g) for g in p.gateways], "toPorts": to_ports(tcp(*gateway_ports))}
         ]
-    if p.internet_egress_ports:
-        spec["egress"] = [{"toEntities": ["world"], "toPorts": to_ports(tcp(*p.internet_egress_ports))}]
-    return ccnp(L.profile_policy_name(p.name), **spec)
+    if p.world_egress_ports:
+        spec["egress"] = [{"toEntities": [apis.WORLD], "toPorts": to_ports(tcp(*p.world_egress_ports))}]
+    return ccnp(N.profile_policy_name(p.name), **spec)
 
 
 def build(cfg: StackConfig) -> list[Manifest]:

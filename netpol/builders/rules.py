@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from netpol.builders.common import local, pods, prometheus, tcp, to_ports
+from netpol.builders.common import local_selector, pods_selector, prometheus_selector, tcp, to_ports
 from netpol.model import NamespaceRules, PeerRule, StackConfig, TalksTo
 
 FQDN_NOTE = "FQDN rules take effect through the DNS baseline's L7 DNS rule (DNS visibility)."
@@ -39,8 +39,8 @@ def own_specs(cfg: StackConfig, ns: str, rules: NamespaceRules, *, metrics: bool
         target = f"{t.namespace}" + (f" pods {t.pods}" if t.pods else "")
         specs.append({
             "description": f"talksTo {target} on {fmt_ports(t.ports)}: {where(cfg, ns, f'talksTo[{i}]')}",
-            "endpointSelector": local(t.endpointSelector),
-            "egress": [{"toEndpoints": [pods(t.namespace, t.pods)], "toPorts": to_ports(t.ports)}],
+            "endpointSelector": local_selector(t.endpointSelector),
+            "egress": [{"toEndpoints": [pods_selector(t.namespace, t.pods)], "toPorts": to_ports(t.ports)}],
         })
     for direction in ("egress", "ingress"):
         for i, r in enumerate(getattr(rules, direction)):
@@ -48,7 +48,7 @@ def own_specs(cfg: StackConfig, ns: str, rules: NamespaceRules, *, metrics: bool
             specs.append({
                 "description": f"{direction} {r.peer_kind} {r.peer_value} on {fmt_ports(r.ports)}: "
                 f"{where(cfg, ns, f'{direction}[{i}]')}.{note}",
-                "endpointSelector": local(r.endpointSelector),
+                "endpointSelector": local_selector(r.endpointSelector),
                 direction: [{**peer_rule(r, direction), "toPorts": to_ports(r.ports)}],
             })
     if rules.intraNamespace:
@@ -65,7 +65,7 @@ def own_specs(cfg: StackConfig, ns: str, rules: NamespaceRules, *, metrics: bool
             "description": f"Prometheus scrapes {ns} on {', '.join(map(str, rules.metricsPorts))}: "
             f"{where(cfg, ns, 'metricsPorts')}",
             "endpointSelector": {},
-            "ingress": [{"fromEndpoints": [prometheus()], "toPorts": to_ports(tcp(*rules.metricsPorts))}],
+            "ingress": [{"fromEndpoints": [prometheus_selector()], "toPorts": to_ports(tcp(*rules.metricsPorts))}],
         })
     return specs
 
@@ -85,8 +85,8 @@ def inbound_specs(cfg: StackConfig, inbound: list[tuple[str, int, TalksTo]]) -> 
         {
             "description": f"ingress from {src} on {fmt_ports(t.ports)} (the other side of its talksTo): "
             f"{where(cfg, src, f'talksTo[{i}]')}",
-            "endpointSelector": local(t.pods),
-            "ingress": [{"fromEndpoints": [pods(src, t.endpointSelector)], "toPorts": to_ports(t.ports)}],
+            "endpointSelector": local_selector(t.pods),
+            "ingress": [{"fromEndpoints": [pods_selector(src, t.endpointSelector)], "toPorts": to_ports(t.ports)}],
         }
         for src, i, t in inbound
     ]

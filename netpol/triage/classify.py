@@ -400,7 +400,7 @@ class Triage:
 
     def _world(self, g: Group) -> tuple[str, Fix, str]:
         s, ns, port, proto = g.source, g.source.namespace, g.port, g.protocol
-        opened = sorted({p for prof in PROFILES.values() for p in prof.internet_egress_ports})
+        opened = sorted({p for prof in PROFILES.values() for p in prof.world_egress_ports})
         if not s.platform and proto == "TCP" and port in opened:
             app = self.cfg.namespaces.get(ns)
             cur = app.profile if app else None
@@ -457,9 +457,9 @@ class Triage:
         admits = [p.name for p in PROFILES.values() if gw in p.gateways]
         had = PROFILES[cur] if cur else PROFILES["isolated"]
         kept = [f"{', '.join(had.gateways)} gateway ingress" if had.gateways else "",
-                "internet egress" if had.internet_egress_ports else ""]
+                "internet egress" if had.world_egress_ports else ""]
         kept_text = " and ".join(k for k in kept if k) or "nothing beyond the baselines"
-        extra_egress = bool(PROFILES[new].internet_egress_ports) and not had.internet_egress_ports
+        extra_egress = bool(PROFILES[new].world_egress_ports) and not had.world_egress_ports
         text = (f"Profile {cur or '(none: undeclared)'} of {ns} does not admit the {gw} gateway (admitted by "
                 f"{', '.join(admits)}). {new} is the smallest profile that admits it and keeps what "
                 f"{cur or 'it'} allows ({kept_text}; access labels unchanged)"

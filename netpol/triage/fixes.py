@@ -351,7 +351,7 @@ def profile_for(cfg: StackConfig, ns: str, *, gateway: str | None = None, intern
     app = cfg.namespaces.get(ns)
     cur = PROFILES[app.profile] if app else PROFILES[DEFAULT_PROFILE]
     gateways = set(cur.gateways) | ({gateway} if gateway else set())
-    return smallest_profile(gateways=gateways, internet_egress=internet or bool(cur.internet_egress_ports))
+    return smallest_profile(gateways=gateways, world_egress=internet or bool(cur.world_egress_ports))
 
 
 def profile_label(profile: str) -> dict[str, str]:

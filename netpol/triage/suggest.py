@@ -8,7 +8,7 @@ Decision tree (the README's, as code):
     none of these                                      -> isolated
     (calls external APIs but is reached by no gateway  -> internal-egress: the smallest with HTTPS egress)
 
-The answer is always `profiles.smallest_profile(gateways, internet_egress)`, so the tree cannot drift
+The answer is always `profiles.smallest_profile(gateways, world_egress)`, so the tree cannot drift
 from the profile table.
 
 From flows: every request flow (forwarded or policy-dropped; replies skipped) whose source or
@@ -56,7 +56,7 @@ def decide_profile(internet: bool, internal: bool, external_apis: bool) -> tuple
         why.append("reached from the internal gateway")
     if external_apis:
         why.append("calls external APIs -> HTTPS (world 443/TCP) egress")
-    profile = smallest_profile(gateways=gateways, internet_egress=external_apis)
+    profile = smallest_profile(gateways=gateways, world_egress=external_apis)
     p = PROFILES[profile]
     why.append(f"smallest profile admitting {', '.join(sorted(gateways)) or 'no gateway'}"
                + (" with internet egress" if external_apis else "") + f": {profile} ({p.summary})")
@@ -198,7 +198,7 @@ def suggest_from_flows(stream: IO[bytes], namespace: str, cfg: StackConfig | Non
                 need = f"unrecognised source {s.label}"
                 notes.append(need)
         evidence.append(Evidence(g, need))
-    profile = smallest_profile(gateways=gateways, internet_egress=internet)
+    profile = smallest_profile(gateways=gateways, world_egress=internet)
     entry: dict[str, Any] = {"profile": profile}
     if access:
         entry["access"] = sorted(access)

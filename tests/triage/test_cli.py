@@ -124,7 +124,7 @@ def test_verify_expectations_follow_the_profile(dev, ns, profile):
     j = json.loads(invoke("verify", "--stack", "dev", ns, "--json").stdout)
     exp = {c["name"]: c["expected"] for c in j["checks"]}
     p = PROFILES[profile]
-    assert exp["world-443"] == ("ALLOWED" if p.internet_egress_ports else "DENIED")
+    assert exp["world-443"] == ("ALLOWED" if p.world_egress_ports else "DENIED")
     assert exp["world-80"] == "DENIED"
     for g in ("internal", "external"):
         assert exp[f"{g}-gateway"] == ("ALLOWED" if g in p.gateways else "DENIED")

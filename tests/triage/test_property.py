@@ -165,5 +165,5 @@ def test_verified_fixes_flip_the_flow_and_keep_the_rest(cases):
             # 3. profiles and access only grow
             old, new = DEV.namespaces[ns], cfg.namespaces[ns]
             assert set(PROFILES[old.profile].gateways) <= set(PROFILES[new.profile].gateways)
-            assert bool(PROFILES[new.profile].internet_egress_ports) >= bool(PROFILES[old.profile].internet_egress_ports)
+            assert bool(PROFILES[new.profile].world_egress_ports) >= bool(PROFILES[old.profile].world_egress_ports)
             assert set(old.access) <= set(new.access)
