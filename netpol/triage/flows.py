@@ -57,6 +57,8 @@ import msgspec
 import orjson
 from msgspec import Raw, Struct
 
+from netpol import apis
+
 MAX_MALFORMED_LINES = 20
 MAX_SAMPLES = 5
 SAMPLE_FLOWS = 64  # samples (pod names, DNS names, addresses) come from a group's first flows
@@ -74,12 +76,9 @@ POLICY_DROP_REASONS = frozenset({POLICY_DENIED, POLICY_DENY})
 POLICY_DROP_CODES = frozenset({133, 181})
 DROP_REASON_NAMES = {133: POLICY_DENIED, 181: POLICY_DENY}
 
-# Reserved security identities (pkg/identity/numericidentity.go), for flows whose endpoint carries
-# an identity but no `reserved:` label.
-RESERVED_IDENTITIES = {
-    1: "host", 2: "world", 3: "unmanaged", 4: "health", 5: "init", 6: "remote-node",
-    7: "kube-apiserver", 8: "ingress", 9: "world", 10: "world",  # 9/10: world-ipv4 / world-ipv6
-}
+# Reserved security identities (netpol.apis), for flows whose endpoint carries an identity but no
+# `reserved:` label; triage names world-ipv4 / world-ipv6 (9, 10) world.
+RESERVED_IDENTITIES = {n: apis.WORLD if e in apis.WORLD_ENTITIES else e for n, e in apis.RESERVED_IDENTITIES.items()}
 
 _EMPTY: dict = {}
 
