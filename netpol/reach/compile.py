@@ -38,7 +38,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from netpol.labels import CCNP, CILIUM_API_VERSION, CNP, NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
+from netpol.apis import CCNP, CILIUM_API_VERSION, CNP, ENTITIES, PORT_PROTOCOLS, PROTOCOLS
+from netpol.labels import CLUSTER_LABEL, NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.endpoints import Endpoint
 from netpol.reach.fqdn import selector_matches
 from netpol.reach.selectors import (
@@ -46,9 +47,8 @@ from netpol.reach.selectors import (
 )
 
 DIRECTIONS = ("egress", "ingress")
-FLOW_PROTOCOLS = ("TCP", "UDP", "SCTP")
-ANY_PROTOCOLS = frozenset(FLOW_PROTOCOLS)
-PORT_PROTOCOLS = ("TCP", "UDP", "SCTP", "ANY", "VRRP", "IGMP")
+FLOW_PROTOCOLS = PROTOCOLS  # the protocols a flow carries (netpol.apis.PROTOCOLS)
+ANY_PROTOCOLS = frozenset(PROTOCOLS)  # what a PortProtocol's ANY (or no protocol) stands for
 
 # Cilium's keys for the namespace checks of getEndpointSelector (pkg/k8s/apis/cilium.io/utils).
 POD_NS_K8S = extended_key(SOURCE_K8S, POD_NAMESPACE_LABEL)
@@ -56,7 +56,6 @@ POD_NS_ANY = extended_key(SOURCE_ANY, POD_NAMESPACE_LABEL)
 NS_LABELS_K8S = extended_key(SOURCE_K8S, NS_LABEL_PREFIX)
 NS_LABELS_ANY = extended_key(SOURCE_ANY, NS_LABEL_PREFIX)
 INIT_KEY = RESERVED_KEY_PREFIX + "init"
-CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
 CLUSTER_K8S = extended_key(SOURCE_K8S, CLUSTER_LABEL)
 CLUSTER_ANY = extended_key(SOURCE_ANY, CLUSTER_LABEL)
 
@@ -69,9 +68,7 @@ CLUSTER_ANY = extended_key(SOURCE_ANY, CLUSTER_LABEL)
 # 0.0.0.0/0").
 CLUSTER_ENTITY_MEMBERS = frozenset(
     {"host", "remote-node", "init", "ingress", "health", "unmanaged", "kube-apiserver", "cluster"})
-KNOWN_ENTITIES = frozenset(
-    {"all", "world", "world-ipv4", "world-ipv6", "cluster", "host", "init", "ingress", "unmanaged",
-     "remote-node", "health", "none", "kube-apiserver"})
+KNOWN_ENTITIES = frozenset(ENTITIES)
 
 INGRESS_PEER_KEYS = ("fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromRequires",
                      "fromGroups", "fromNodes")

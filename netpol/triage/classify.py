@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from netpol import labels as L
+from netpol import names as N
+from netpol import wellknown as W
+from netpol.apis import PROTOCOLS, WORLD
 from netpol.model import FQDN, StackConfig
 from netpol.profiles import PROFILES
 from netpol.reach.engine import Verdict
@@ -56,7 +59,6 @@ CAUSES = (
     "unknown",
 )
 MAX_FQDN_RULES = 3
-ENGINE_PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
 @dataclass
@@ -126,7 +128,7 @@ def group_hubble(g: Group, verdict: str | None = "DROPPED") -> str:
                 args += [f"--{side}-label", ",".join(f"{k}={v}" for k, v in p.selector)]
         elif p.kind == "entity":
             args += [f"--{side}-identity", p.entity]
-    if g.protocol in ENGINE_PROTOCOLS:
+    if g.protocol in PROTOCOLS:
         args += ["--protocol", g.protocol]
     if g.port:
         args += ["--port", str(g.port)]
@@ -312,24 +314,24 @@ class Triage:
     def _cause(self, g: Group) -> tuple[str, Fix, str]:
         s, d, port, proto = g.source, g.destination, g.port, g.protocol
         peers = self.peers
-        if proto not in ENGINE_PROTOCOLS:
+        if proto not in PROTOCOLS:
             return self._unknown(g, f"{proto or 'no L4'} traffic ({g.direction.lower()}): network policy here "
                                     "is written for TCP/UDP/SCTP ports; look at the flow itself.")
-        if peers.is_kube_dns(d) or (d.namespace == L.KUBE_DNS_NAMESPACE and port == L.DNS_PORT):
-            return "missing-dns-baseline", self._check_fix(s, L.BASELINE_DNS), (
-                f"DNS from {s.label} to kube-dns ({port}/{proto}) is allowed for every endpoint by {L.BASELINE_DNS} "
-                f"(53/UDP, 53/TCP) and the serving side in {L.platform_policy_name(L.KUBE_DNS_NAMESPACE)}: check "
-                f"the baseline exists: `kubectl get ciliumclusterwidenetworkpolicy {L.BASELINE_DNS}`.")
+        if peers.is_kube_dns(d) or (d.namespace == W.KUBE_DNS_NAMESPACE and port == W.DNS_PORT):
+            return "missing-dns-baseline", self._check_fix(s, N.BASELINE_DNS), (
+                f"DNS from {s.label} to kube-dns ({port}/{proto}) is allowed for every endpoint by {N.BASELINE_DNS} "
+                f"(53/UDP, 53/TCP) and the serving side in {N.platform_policy_name(W.KUBE_DNS_NAMESPACE)}: check "
+                f"the baseline exists: `kubectl get ciliumclusterwidenetworkpolicy {N.BASELINE_DNS}`.")
         gw = peers.gateway_of(s)
         if gw and d.kind == "pod" and not d.platform:
             return self._gateway(g, gw)
         if peers.is_prometheus(s) and d.kind == "pod":
             return self._prometheus(g)
         if s.entity == "health" and d.kind == "pod":
-            return "missing-baseline", self._check_fix(d, L.BASELINE_HEALTH), (
-                f"Cilium health checks to {d.label} are allowed for every endpoint by {L.BASELINE_HEALTH} "
-                f"(entity health and {L.HEALTH_CIDR}): check the baseline exists: "
-                f"`kubectl get ciliumclusterwidenetworkpolicy {L.BASELINE_HEALTH}`.")
+            return "missing-baseline", self._check_fix(d, N.BASELINE_HEALTH), (
+                f"Cilium health checks to {d.label} are allowed for every endpoint by {N.BASELINE_HEALTH} "
+                f"(entity health and {W.HEALTH_CIDR}): check the baseline exists: "
+                f"`kubectl get ciliumclusterwidenetworkpolicy {N.BASELINE_HEALTH}`.")
         resource = peers.shared_resource(d, port, proto)
         if resource and s.kind == "pod" and s.namespace and s.namespace != d.namespace:
             return self._access(g, resource)
@@ -419,8 +421,8 @@ class Triage:
             rules = [{"fqdn": n, "ports": [g.port_spec]} for n in names]
             steps = tuple(("egress", ns, "fqdn", n, (g.port_spec,)) for n in names)
         else:
-            rules = [{"entity": "world", "ports": [g.port_spec]}]
-            steps = (("egress", ns, "entity", "world", (g.port_spec,)),)
+            rules = [{"entity": WORLD, "ports": [g.port_spec]}]
+            steps = (("egress", ns, "entity", WORLD, (g.port_spec,)),)
         change = Change(steps)
         section = section_of(self.cfg, ns) if ns in self.cfg.all_namespaces() else "namespaces"
         peer = f"the names Hubble saw ({', '.join(names)})" if names else "world (Hubble saw no DNS name: prefer an fqdn rule)"
@@ -463,7 +465,7 @@ class Triage:
         text = (f"Profile {cur or '(none: undeclared)'} of {ns} does not admit the {gw} gateway (admitted by "
                 f"{', '.join(admits)}). {new} is the smallest profile that admits it and keeps what "
                 f"{cur or 'it'} allows ({kept_text}; access labels unchanged)"
-                + (f"; it also opens internet egress (world {L.HTTPS_PORT}/TCP): no profile admits the {gw} gateway "
+                + (f"; it also opens internet egress (world {W.HTTPS_PORT}/TCP): no profile admits the {gw} gateway "
                    "without it" if extra_egress else "")
                 + f". Set netpol:namespaces.{ns}.profile: {new} in {self.file}." + self._undeclared_note(ns))
         return "profile-denies-gateway-ingress", self._fix(
@@ -474,18 +476,18 @@ class Triage:
         declared = ns in self.cfg.all_namespaces()
         ports = self.cfg.metrics_ports_for(ns) if declared else list(self.cfg.metricsPorts)
         if g.protocol == "TCP" and g.port in ports:
-            return "missing-baseline", self._check_fix(d, L.BASELINE_PROMETHEUS), (
+            return "missing-baseline", self._check_fix(d, N.BASELINE_PROMETHEUS), (
                 f"Prometheus scrapes every endpoint on the metrics ports ({', '.join(map(str, ports))}) by "
-                f"{L.BASELINE_PROMETHEUS}: check the baseline exists: "
-                f"`kubectl get ciliumclusterwidenetworkpolicy {L.BASELINE_PROMETHEUS}`." + self._undeclared_note(ns))
+                f"{N.BASELINE_PROMETHEUS}: check the baseline exists: "
+                f"`kubectl get ciliumclusterwidenetworkpolicy {N.BASELINE_PROMETHEUS}`." + self._undeclared_note(ns))
         section = section_of(self.cfg, ns) if declared else "namespaces"
         change = Change((("metricsPorts", ns, g.port),))
         return "missing-baseline", self._fix(
             ns, change, path=f"netpol:{section}.{ns}.metricsPorts",
             value=declaration(self.verifier.world(change).cfg, ns).get("metricsPorts"),
-            extra={"add_metrics_ports": [g.port]}, check=L.BASELINE_PROMETHEUS), (
+            extra={"add_metrics_ports": [g.port]}, check=N.BASELINE_PROMETHEUS), (
             f"Prometheus scrapes {ns} on {g.port_spec}, which is not in its metrics port list "
-            f"({', '.join(map(str, ports))}): {L.BASELINE_PROMETHEUS} does not cover it. Add {g.port} to "
+            f"({', '.join(map(str, ports))}): {N.BASELINE_PROMETHEUS} does not cover it. Add {g.port} to "
             f"netpol:{section}.{ns}.metricsPorts in {self.file}." + self._undeclared_note(ns))
 
     def _talks_to(self, g: Group, pods: tuple | None = None, why: str = "") -> tuple[str, Fix, str]:

@@ -21,9 +21,11 @@ from typing import Any, Iterable, Mapping
 import orjson
 
 from netpol import labels as L
+from netpol.apis import RESERVED_IDENTITIES
 
-RESERVED = {"host": 1, "world": 2, "unmanaged": 3, "health": 4, "init": 5, "remote-node": 6,
-            "kube-apiserver": 7, "ingress": 8}
+# name -> number (Cilium's table, netpol.apis; tests/triage/test_reserved_identities.py holds it
+# against identities real Hubble flows carry).
+RESERVED = {name: n for n, name in RESERVED_IDENTITIES.items()}
 CLUSTER = "homelab"
 NODES = ("homelab/worker-1", "homelab/worker-2", "homelab/worker-3")
 
@@ -45,9 +47,9 @@ def pod(ns: str, name: str, labels: Mapping[str, str], ns_labels: Mapping[str, s
         workload: tuple[str, str] | None = None) -> dict:
     """A pod endpoint as Hubble prints it."""
     lab = [f"k8s:{k}={v}" for k, v in labels.items()]
-    nsl = {"kubernetes.io/metadata.name": ns, **(ns_labels or {})}
+    nsl = {L.NAMESPACE_NAME_LABEL: ns, **(ns_labels or {})}
     lab += [f"k8s:{L.NS_LABEL_PREFIX}{k}={v}" for k, v in nsl.items()]
-    lab += [f"k8s:io.cilium.k8s.policy.cluster={CLUSTER}",
+    lab += [f"k8s:{L.CLUSTER_LABEL}={CLUSTER}",
             f"k8s:io.cilium.k8s.policy.serviceaccount={labels.get('app.kubernetes.io/name') or labels.get('app') or 'default'}",
             f"k8s:{L.POD_NAMESPACE_LABEL}={ns}"]
     lab.sort()
