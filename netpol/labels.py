@@ -47,20 +47,30 @@ def ns_label(key: str) -> str:
     return NS_LABEL_PREFIX + key
 
 
-# --- re-exports while importers move to their modules (see the module docstring) -----------------
-from netpol.apis import CCNP, CILIUM_API_VERSION, CNP, ENDPOINT_ENTITIES as ENTITIES, PROTOCOLS  # noqa: E402,F401
-from netpol.defaults import (  # noqa: E402,F401
-    GATEWAY_PORTS as DEFAULT_GATEWAY_PORTS, METRICS_PORTS as DEFAULT_METRICS_PORTS,
-    PLATFORM_NAMESPACES as DEFAULT_PLATFORM_NAMESPACES,
-)
-from netpol.names import (  # noqa: E402,F401
-    ALERT_DISABLED, ALERT_DISABLED_LONG, BASELINE_DNS, BASELINE_HBONE, BASELINE_HEALTH, BASELINE_KUBE_API,
-    BASELINE_PROMETHEUS, ESCAPE_HATCH, ESCAPE_HATCH_RULE, REQUIRED_BASELINES, RUNBOOK_PATH, access_policy_name,
-    extra_policy_name, platform_policy_name, profile_policy_name,
-)
-from netpol.wellknown import (  # noqa: E402,F401
-    DNS_PORT, GATEWAY_NAMESPACE, GATEWAYS, HBONE_PORT, HEALTH_CIDR, HTTPS_PORT, KUBE_API_PORTS, KUBE_DNS_LABELS,
-    KUBE_DNS_NAMESPACE, PROMETHEUS_LABELS, PROMETHEUS_NAMESPACE, ZTUNNEL_LABELS, ZTUNNEL_NAMESPACE,
-)
+# --- names that moved out, resolved on first use while importers move (see the module docstring) ---
+_MOVED = {
+    "CCNP": ("netpol.apis", "CCNP"), "CILIUM_API_VERSION": ("netpol.apis", "CILIUM_API_VERSION"),
+    "CNP": ("netpol.apis", "CNP"), "ENTITIES": ("netpol.apis", "ENDPOINT_ENTITIES"),
+    "PROTOCOLS": ("netpol.apis", "PROTOCOLS"),
+    "DEFAULT_GATEWAY_PORTS": ("netpol.defaults", "GATEWAY_PORTS"),
+    "DEFAULT_METRICS_PORTS": ("netpol.defaults", "METRICS_PORTS"),
+    "DEFAULT_PLATFORM_NAMESPACES": ("netpol.defaults", "PLATFORM_NAMESPACES"),
+    "RULE_ENTITIES": ("netpol.model", "RULE_ENTITIES"),
+    **{n: ("netpol.names", n) for n in (
+        "ALERT_DISABLED", "ALERT_DISABLED_LONG", "BASELINE_DNS", "BASELINE_HBONE", "BASELINE_HEALTH",
+        "BASELINE_KUBE_API", "BASELINE_PROMETHEUS", "ESCAPE_HATCH", "ESCAPE_HATCH_RULE", "REQUIRED_BASELINES",
+        "RUNBOOK_PATH", "access_policy_name", "extra_policy_name", "platform_policy_name", "profile_policy_name")},
+    **{n: ("netpol.wellknown", n) for n in (
+        "DNS_PORT", "GATEWAY_NAMESPACE", "GATEWAYS", "HBONE_PORT", "HEALTH_CIDR", "HTTPS_PORT", "KUBE_API_PORTS",
+        "KUBE_DNS_LABELS", "KUBE_DNS_NAMESPACE", "PROMETHEUS_LABELS", "PROMETHEUS_NAMESPACE", "ZTUNNEL_LABELS",
+        "ZTUNNEL_NAMESPACE")},
+}
 
-RULE_ENTITIES = ("world", "cluster", "kube-apiserver", "host", "remote-node")  # moving to netpol.model
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        module, attr = _MOVED[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

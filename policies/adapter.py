@@ -7,7 +7,8 @@
   Inputs already hold apiVersion/kind/metadata/spec(s) in camelCase; missing apiVersion/kind are
   derived from the token. Non-Kubernetes types (providers, components, the stack) give None.
 * `context_from_config(config, stack, ...)`: the pack config of one policy (`platformNamespaces`,
-  `meshNamespaces`, `directApplyStacks`) as a rules `Context`, defaults when absent.
+  `meshNamespaces`, `directApplyStacks`) as a rules `Context`; a key left out takes its default from
+  `netpol.defaults`, as the schema's defaults do (`CONFIG_SCHEMA`).
 * `provider_info(...)`: a kubernetes provider resource as a `ProviderInfo`.
 
 No import of pulumi or pulumi_policy here: the tests and `netpol check` use it without an engine.
@@ -20,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from netpol import labels as L
+from netpol import defaults
 
-from policies.rules.base import DEFAULT_DIRECT_APPLY_STACKS, Context, ProviderInfo
+from policies.rules.base import Context, ProviderInfo
 
 K8S_PROVIDER_TYPE = "pulumi:providers:kubernetes"
 DEFAULT_PROVIDER_NAME = re.compile(r"^default(_\d+_\d+_\d+.*)?$")
@@ -31,16 +32,16 @@ _TOKEN = re.compile(r"^kubernetes:(?P<group>[^:]+)/(?P<version>[^:/]+):(?P<kind>
 
 CONFIG_SCHEMA: dict[str, dict[str, Any]] = {
     "platformNamespaces": {
-        "type": "array", "items": {"type": "string"}, "default": list(L.DEFAULT_PLATFORM_NAMESPACES),
+        "type": "array", "items": {"type": "string"}, "default": list(defaults.PLATFORM_NAMESPACES),
         "description": "The platform namespaces (never profiled; each has a <ns>-default CiliumNetworkPolicy).",
     },
     "meshNamespaces": {
-        "type": "array", "items": {"type": "string"}, "default": [],
+        "type": "array", "items": {"type": "string"}, "default": list(defaults.MESH_NAMESPACES),
         "description": "Platform namespaces in the Istio ambient mesh, besides those whose <ns>-default policy "
                        "carries the annotation network-policy.homelab/mesh: \"true\".",
     },
     "directApplyStacks": {
-        "type": "array", "items": {"type": "string"}, "default": list(DEFAULT_DIRECT_APPLY_STACKS),
+        "type": "array", "items": {"type": "string"}, "default": list(defaults.DIRECT_APPLY_STACKS),
         "description": "Stacks allowed to apply directly to a cluster; every other stack must render YAML for GitOps.",
     },
 }
@@ -119,9 +120,9 @@ def context_from_config(config: Mapping[str, Any] | None, stack: str | None = No
                         providers: tuple[ProviderInfo, ...] | None = None, now: datetime | None = None) -> Context:
     c = config or {}
     return Context(
-        platform_namespaces=_names(c.get("platformNamespaces"), L.DEFAULT_PLATFORM_NAMESPACES),
-        mesh_namespaces=_names(c.get("meshNamespaces"), ()),
-        direct_apply_stacks=_names(c.get("directApplyStacks"), DEFAULT_DIRECT_APPLY_STACKS),
+        platform_namespaces=_names(c.get("platformNamespaces"), defaults.PLATFORM_NAMESPACES),
+        mesh_namespaces=_names(c.get("meshNamespaces"), defaults.MESH_NAMESPACES),
+        direct_apply_stacks=_names(c.get("directApplyStacks"), defaults.DIRECT_APPLY_STACKS),
         stack=stack,
         providers=providers,
         now=now or datetime.now(timezone.utc),

@@ -10,9 +10,10 @@
   pack cannot hold two policies of one name). A violation is reported against the URN of the
   resource it concerns, of the provider, or else of the stack (`pulumi:pulumi:Stack`).
 * Config (`--policy-pack-config`): each policy declares, as its config schema, the keys it reads
-  (`platformNamespaces`, `meshNamespaces`, `directApplyStacks`) with defaults equal to the program's
-  (`netpol.labels.DEFAULT_PLATFORM_NAMESPACES`, `[]`, `["dev"]`); the engine fills the defaults in and
-  validates the file against the schema. The stack name comes from the engine (PULUMI_STACK).
+  (`platformNamespaces`, `meshNamespaces`, `directApplyStacks`) with the program's defaults
+  (`netpol.defaults`: `PLATFORM_NAMESPACES`, `MESH_NAMESPACES`, `DIRECT_APPLY_STACKS`); the engine fills
+  the defaults in and validates the file against the schema, so a config names only what differs
+  (`config.example.json`). The stack name comes from the engine (PULUMI_STACK).
 * The properties the engine sends may be unknown during preview; reading one raises pulumi-policy's
   UnknownValueError, which the SDK turns into its standard advisory "can't run policy during preview".
 """
@@ -33,7 +34,7 @@ from pulumi_policy import (
 from policies.adapter import (
     CONFIG_SCHEMA, K8S_PROVIDER_TYPE, context_from_config, is_kubernetes_resource, kind_of, provider_info, to_manifest,
 )
-from policies.rules import RULES, Rule
+from policies.rules import RULES, Guardrail
 from policies.rules.base import ProviderInfo, with_index
 
 PACK_NAME = "netpol-guardrails"
@@ -124,11 +125,11 @@ def stack_name(urn: str | None = None) -> str | None:
     return name
 
 
-def _level(rule: Rule) -> EnforcementLevel:
+def _level(rule: Guardrail) -> EnforcementLevel:
     return EnforcementLevel.MANDATORY if rule.enforcement == "mandatory" else EnforcementLevel.ADVISORY
 
 
-def _schema(rule: Rule) -> PolicyConfigSchema | None:
+def _schema(rule: Guardrail) -> PolicyConfigSchema | None:
     if not rule.config_keys:
         return None
     return PolicyConfigSchema(properties={k: dict(CONFIG_SCHEMA[k]) for k in rule.config_keys})
@@ -141,7 +142,7 @@ def _config(args: Any) -> Mapping[str, Any]:
         return {}
 
 
-def resource_policy(rule: Rule) -> ResourceValidationPolicy:
+def resource_policy(rule: Guardrail) -> ResourceValidationPolicy:
     check = rule.resource
     assert check is not None
 
@@ -200,7 +201,7 @@ def stack_inputs(resources: Any) -> tuple[list[dict], list[str], tuple[ProviderI
     return manifests, urns, tuple(providers), stack_urn
 
 
-def stack_policy(rule: Rule) -> StackValidationPolicy:
+def stack_policy(rule: Guardrail) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         manifests, urns, providers, stack_urn = stack_inputs(args.resources)
         ctx = context_from_config(_config(args), stack_name(stack_urn or (urns[0] if urns else None)),

@@ -1,16 +1,16 @@
 """The guardrails of the network-policy architecture as small pure functions.
 
-One file per concern; each rule is a `Rule` (name, description, enforcement, check functions; see
+One file per concern; each rule is a `Guardrail` (name, description, enforcement, check functions; see
 `base.py` for the model). The CrossGuard pack (`policies/__main__.py`) adapts Pulumi resources to
 manifest dicts and calls these functions; `netpol check` calls them on YAML files and on a stack's
 manifests. `run()` is the one entry point both offline paths use.
 
 Public API:
-    RULES: tuple[Rule, ...]                      every rule, in report order
-    RULES_BY_NAME: dict[str, Rule]
-    Rule, Violation, Context, ProviderInfo, Finding
-    run_resource(manifest, ctx, rules=RULES) -> list[Finding]
-    run(manifests, ctx, *, stack_rules=False, rules=RULES) -> list[Finding]
+    RULES: tuple[Guardrail, ...]                      every rule, in report order
+    RULES_BY_NAME: dict[str, Guardrail]
+    Guardrail, GuardrailViolation, Context, ProviderInfo, GuardrailFinding
+    run_resource(manifest, ctx, rules=RULES) -> list[GuardrailFinding]
+    run(manifests, ctx, *, stack_rules=False, rules=RULES) -> list[GuardrailFinding]
     describe(manifest) -> str                    "Kind ns/name"
 """
 
@@ -24,10 +24,11 @@ from . import (
     providers, validity,
 )
 from .base import (
-    ADVISORY, DEFAULT_DIRECT_APPLY_STACKS, MANDATORY, Context, Enforcement, ProviderInfo, Rule, Violation, describe,
+    ADVISORY, DEFAULT_DIRECT_APPLY_STACKS, MANDATORY, Context, Enforcement, Guardrail, GuardrailViolation, ProviderInfo,
+    describe,
 )
 
-RULES: tuple[Rule, ...] = (
+RULES: tuple[Guardrail, ...] = (
     default_deny.RULE,
     namespaces.PLATFORM,
     namespaces.APP,
@@ -42,11 +43,11 @@ RULES: tuple[Rule, ...] = (
     clusterwide_peers.RULE,
     invariants.RULE,
 )
-RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+RULES_BY_NAME: dict[str, Guardrail] = {r.name: r for r in RULES}
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class GuardrailFinding:
     """A violation with its rule and the resource it concerns, as `netpol check` reports it."""
 
     policy: str
@@ -62,29 +63,32 @@ class Finding:
                 "message": self.message}
 
 
-def _finding(rule: Rule, v: Violation, manifests: Sequence[Mapping[str, Any]] | None, ctx: Context) -> Finding:
+Finding = GuardrailFinding  # the old name, while netpol/commands/check.py moves to GuardrailFinding
+
+
+def _finding(rule: Guardrail, v: GuardrailViolation, manifests: Sequence[Mapping[str, Any]] | None, ctx: Context) -> GuardrailFinding:
     if v.index is not None and manifests is not None and 0 <= v.index < len(manifests):
         resource = describe(manifests[v.index])
     else:
         resource = v.resource or (f"stack {ctx.stack}" if ctx.stack else "stack")
-    return Finding(rule.name, rule.enforcement, resource, v.message, v.path, v.index, v.urn)
+    return GuardrailFinding(rule.name, rule.enforcement, resource, v.message, v.path, v.index, v.urn)
 
 
-def run_resource(manifest: Mapping[str, Any], ctx: Context, rules: Sequence[Rule] = RULES) -> list[Finding]:
+def run_resource(manifest: Mapping[str, Any], ctx: Context, rules: Sequence[Guardrail] = RULES) -> list[GuardrailFinding]:
     """The per-object checks of `rules` on one manifest."""
-    out: list[Finding] = []
+    out: list[GuardrailFinding] = []
     for rule in rules:
         if rule.resource is not None and rule.applies_to(str(manifest.get("kind"))):
             res = describe(manifest)
-            out += [Finding(rule.name, rule.enforcement, res, v.message, v.path) for v in rule.resource(manifest, ctx)]
+            out += [GuardrailFinding(rule.name, rule.enforcement, res, v.message, v.path) for v in rule.resource(manifest, ctx)]
     return out
 
 
 def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bool = False,
-        rules: Sequence[Rule] = RULES) -> list[Finding]:
+        rules: Sequence[Guardrail] = RULES) -> list[GuardrailFinding]:
     """Every check of `rules` on a set of manifests: per-object and across-the-set checks always,
     the stack checks only with `stack_rules`. Findings come in rule order, then manifest order."""
-    out: list[Finding] = []
+    out: list[GuardrailFinding] = []
     for rule in rules:
         if rule.resource is not None:
             for i, m in enumerate(manifests):
@@ -93,7 +97,7 @@ def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bo
                 res = None
                 for v in rule.resource(m, ctx):
                     res = res or describe(m)
-                    out.append(Finding(rule.name, rule.enforcement, res, v.message, v.path, i))
+                    out.append(GuardrailFinding(rule.name, rule.enforcement, res, v.message, v.path, i))
         if rule.across is not None:
             out += [_finding(rule, v, manifests, ctx) for v in rule.across(manifests, ctx)]
         if stack_rules and rule.stack is not None:
@@ -103,5 +107,5 @@ def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bo
 
 __all__ = [
     "ADVISORY", "DEFAULT_DIRECT_APPLY_STACKS", "MANDATORY", "RULES", "RULES_BY_NAME", "Context", "Enforcement",
-    "Finding", "ProviderInfo", "Rule", "Violation", "describe", "run", "run_resource",
+    "Finding", "Guardrail", "GuardrailFinding", "GuardrailViolation", "ProviderInfo", "describe", "run", "run_resource",
 ]

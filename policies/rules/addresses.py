@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from netpol import labels as L
+from netpol import wellknown as W
 
-from .base import MANDATORY, POLICY_KINDS, Context, Rule, Violation, violation
+from .base import MANDATORY, POLICY_KINDS, Context, Guardrail, GuardrailViolation, violation
 from .cilium import (
     as_list, cidr_values, has_template, is_cilium_policy, is_health_cidr, is_k8s_netpol, is_map, iter_policy_rules,
     parse_net,
@@ -48,8 +48,8 @@ def _netpol_blocks(m: Mapping[str, Any]) -> Iterator[tuple[str, str, Any]]:
                         yield sec, f"{base}.except[{e}]", ex
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
-    out: list[Violation] = []
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
+    out: list[GuardrailViolation] = []
     if is_cilium_policy(m):
         for _, _, rp, sec, r in iter_policy_rules(m):
             for suffix, v in cidr_values(r):
@@ -66,9 +66,9 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
-    description=f"No hard-coded IP addresses in policies (only {L.HEALTH_CIDR} in a health-probe ingress rule): "
+    description=f"No hard-coded IP addresses in policies (only {W.HEALTH_CIDR} in a health-probe ingress rule): "
                 "use endpoint selectors and entities.",
     enforcement=MANDATORY,
     resource=check,

@@ -1,11 +1,11 @@
-"""The vocabulary every rule shares: `Rule`, `Violation`, `Context`, `ProviderInfo`, and the small
+"""The vocabulary every guardrail shares: `Guardrail`, `GuardrailViolation`, `Context`, `ProviderInfo`, and the small
 helpers that name a resource and a place inside it.
 
 Design (recorded here because the pack, `netpol check` and the tests all rely on it):
 
-* A rule is a small, pure, named validator in the style of Pulumi's example policy packs. It has a
+* A guardrail (class `Guardrail`, not to be confused with the Cilium rules it reads) is a small, pure, named validator in the style of Pulumi's example policy packs. It has a
   `name`, a `description`, an `enforcement` ("mandatory" | "advisory") and up to three check
-  functions, each returning a list of `Violation`s:
+  functions, each returning a list of `GuardrailViolation`s:
 
   - `resource(manifest, ctx)`: one Kubernetes object (a plain dict: apiVersion/kind/metadata/spec...).
   - `across(manifests, ctx)`: the whole set of objects, for a *resource* rule that cannot be decided
@@ -34,20 +34,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Literal, Mapping, Sequence
 
-from netpol import labels as L
+from netpol import apis
+from netpol import defaults
 
 Enforcement = Literal["mandatory", "advisory"]
-CILIUM_KINDS = frozenset({L.CNP, L.CCNP})
-POLICY_KINDS = CILIUM_KINDS | {"NetworkPolicy"}
-NAMESPACE_KINDS = frozenset({"Namespace", "NamespacePatch"})
+CILIUM_KINDS = frozenset({apis.CNP, apis.CCNP})
+POLICY_KINDS = CILIUM_KINDS | {apis.NETWORK_POLICY}
+NAMESPACE_KINDS = frozenset({apis.NAMESPACE, apis.NAMESPACE_PATCH})
 MANDATORY: Enforcement = "mandatory"
 ADVISORY: Enforcement = "advisory"
 
-DEFAULT_DIRECT_APPLY_STACKS: tuple[str, ...] = ("dev",)
+DEFAULT_DIRECT_APPLY_STACKS = defaults.DIRECT_APPLY_STACKS
 
 
 @dataclass(frozen=True, slots=True)
-class Violation:
+class GuardrailViolation:
     message: str
     path: str = ""
     index: int | None = None  # across/stack rules: which manifest of the list it concerns
@@ -79,8 +80,8 @@ class ProviderInfo:
 class Context:
     """What a rule may know beyond the manifest: the pack config and the stack."""
 
-    platform_namespaces: frozenset[str] = frozenset(L.DEFAULT_PLATFORM_NAMESPACES)
-    mesh_namespaces: frozenset[str] = frozenset()
+    platform_namespaces: frozenset[str] = frozenset(defaults.PLATFORM_NAMESPACES)
+    mesh_namespaces: frozenset[str] = frozenset(defaults.MESH_NAMESPACES)
     direct_apply_stacks: frozenset[str] = frozenset(DEFAULT_DIRECT_APPLY_STACKS)
     stack: str | None = None
     providers: tuple[ProviderInfo, ...] | None = None  # None: not known (plain YAML files)
@@ -90,12 +91,12 @@ class Context:
     reach: Any = None
 
 
-ResourceCheck = Callable[[Mapping[str, Any], Context], list[Violation]]
-SetCheck = Callable[[Sequence[Mapping[str, Any]], Context], list[Violation]]
+ResourceCheck = Callable[[Mapping[str, Any], Context], list[GuardrailViolation]]
+SetCheck = Callable[[Sequence[Mapping[str, Any]], Context], list[GuardrailViolation]]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Guardrail:
     name: str
     description: str
     enforcement: Enforcement
@@ -162,10 +163,14 @@ def key_path(*keys: str) -> str:
     return out
 
 
-def violation(m: Mapping[str, Any], path: str, what: str, fix: str, *, index: int | None = None) -> Violation:
+def violation(m: Mapping[str, Any], path: str, what: str, fix: str, *, index: int | None = None) -> GuardrailViolation:
     where = f" at {path}" if path else ""
-    return Violation(message=f"{describe(m)}{where}: {what}. Fix: {fix}", path=path, index=index)
+    return GuardrailViolation(message=f"{describe(m)}{where}: {what}. Fix: {fix}", path=path, index=index)
 
 
-def with_index(vs: list[Violation], index: int) -> list[Violation]:
-    return [Violation(v.message, v.path, index, v.urn, v.resource) for v in vs]
+def with_index(vs: list[GuardrailViolation], index: int) -> list[GuardrailViolation]:
+    return [GuardrailViolation(v.message, v.path, index, v.urn, v.resource) for v in vs]
+
+
+Rule = Guardrail  # the old name, while policies/rules/invariants.py moves to Guardrail
+Violation = GuardrailViolation  # likewise

@@ -10,14 +10,16 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Iterator, Mapping, Sequence
 
+from netpol import apis
 from netpol import labels as L
+from netpol import wellknown as W
 from netpol.reach import query as _reach_query
 
 from .base import name_of, namespace_of
 
-CNP, CCNP = L.CNP, L.CCNP
-CILIUM_KINDS = (CNP, CCNP)
-K8S_NETPOL = "NetworkPolicy"
+CNP, CCNP = apis.CNP, apis.CCNP
+CILIUM_KINDS = apis.CILIUM_KINDS
+K8S_NETPOL = apis.NETWORK_POLICY
 
 ALLOW_SECTIONS = ("ingress", "egress")
 DENY_SECTIONS = ("ingressDeny", "egressDeny")
@@ -28,9 +30,8 @@ INGRESS_PEERS = ("fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fr
 EGRESS_PEERS = ("toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes")
 CIDR_KEYS = ("fromCIDR", "fromCIDRSet", "toCIDR", "toCIDRSet")
 
-CILIUM_PROTOCOLS = ("TCP", "UDP", "SCTP", "VRRP", "IGMP", "ANY")  # the CRD's enum
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-HEALTH_NET = ipaddress.ip_network(L.HEALTH_CIDR)
+HEALTH_NET = ipaddress.ip_network(W.HEALTH_CIDR)
 POD_NS = L.POD_NAMESPACE_LABEL
 
 
@@ -43,7 +44,7 @@ def is_k8s_netpol(m: Mapping[str, Any]) -> bool:
 
 
 def is_namespace(m: Mapping[str, Any]) -> bool:
-    return m.get("kind") in ("Namespace", "NamespacePatch") and m.get("apiVersion") in ("v1", None)
+    return m.get("kind") in (apis.NAMESPACE, apis.NAMESPACE_PATCH) and m.get("apiVersion") in (apis.CORE_API_VERSION, None)
 
 
 def has_template(v: Any) -> bool:

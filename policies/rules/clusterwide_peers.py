@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from netpol import labels as L
 
-from .base import MANDATORY, Context, Rule, Violation, violation
+from .base import MANDATORY, Context, Guardrail, GuardrailViolation, violation
 from .cilium import CCNP, iter_policy_rules
 
 NAME = "no-clusterwide-empty-peer-selector"
@@ -30,7 +30,7 @@ def _empty(sel: Any) -> bool:
     return not sel.get("matchLabels") and not sel.get("matchExpressions")
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if m.get("kind") != CCNP:
         return []
     out = []
@@ -51,7 +51,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="A cluster-wide policy must not use an empty peer selector: `{}` there means every pod in the cluster.",
     enforcement=MANDATORY,

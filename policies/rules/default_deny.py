@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from .base import MANDATORY, POLICY_KINDS, Context, Rule, Violation, name_of, violation
+from .base import MANDATORY, POLICY_KINDS, Context, Guardrail, GuardrailViolation, name_of, violation
 from .cilium import (
     ALLOW_SECTIONS, DENY_SECTIONS, as_list, is_cilium_policy, is_empty_rule, is_empty_selector,
     is_everything_net, is_k8s_netpol, is_map, iter_rules, peer_kinds, rule_specs,
@@ -57,8 +57,8 @@ def _names_ports(rule: Mapping[str, Any]) -> bool:
     return bool(rule.get("icmps"))
 
 
-def _cilium(m: Mapping[str, Any]) -> list[Violation]:
-    out: list[Violation] = []
+def _cilium(m: Mapping[str, Any]) -> list[GuardrailViolation]:
+    out: list[GuardrailViolation] = []
     for sp, spec in rule_specs(m):
         # `ingress: []` / `egress: []` are no-ops: Cilium's Rule.Sanitize turns default deny on only
         # when `len(r.Ingress) > 0 || len(r.IngressDeny) > 0` (pkg/policy/api/rule_validation.go), so
@@ -89,7 +89,7 @@ def is_list_empty(v: Any) -> bool:
     return v is not None and not isinstance(v, (str, bytes, Mapping)) and len(as_list(v)) == 0
 
 
-def _netpol(m: Mapping[str, Any]) -> list[Violation]:
+def _netpol(m: Mapping[str, Any]) -> list[GuardrailViolation]:
     spec = m.get("spec") if is_map(m.get("spec")) else {}
     if not is_empty_selector(spec.get("podSelector") if "podSelector" in spec else {}):
         return []
@@ -107,11 +107,11 @@ def _netpol(m: Mapping[str, Any]) -> list[Violation]:
     return out
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     cilium, netpol = is_cilium_policy(m), is_k8s_netpol(m)
     if not (cilium or netpol):
         return []
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     if DEFAULT_DENY_NAME.search(name_of(m).lower()):
         out.append(violation(m, "metadata.name", f"the name `{name_of(m)}` declares a default-deny policy",
                              FIX_REMOVE))
@@ -119,7 +119,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="No explicit default-deny policy: the baselines already make deny implicit, and an explicit "
                 "deny overrides every allow.",

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
 from netpol import labels as L
+from netpol import names as N
 
-from .base import MANDATORY, NAMESPACE_KINDS, Context, Rule, Violation, annotations_of, key_path, labels_of, name_of, violation
+from .base import MANDATORY, NAMESPACE_KINDS, Context, Guardrail, GuardrailViolation, annotations_of, key_path, labels_of, name_of, violation
 from .cilium import as_list, is_escape_hatch_policy, is_map, is_namespace
 
 NAME = "escape-hatch-requires-runbook"
@@ -39,12 +40,12 @@ def parse_rfc3339(v: Any) -> datetime | None:
         return None
 
 
-def namespace_half(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def namespace_half(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if not is_namespace(m) or labels_of(m).get(L.ENFORCEMENT_LABEL) != L.ENFORCEMENT_DISABLED:
         return []
     ann = annotations_of(m)
-    runbook = f"follow {L.RUNBOOK_PATH}"
-    out: list[Violation] = []
+    runbook = f"follow {N.RUNBOOK_PATH}"
+    out: list[GuardrailViolation] = []
     reason = ann.get(L.ESCAPE_HATCH_REASON_ANNOTATION)
     if not isinstance(reason, str) or not reason.strip():
         out.append(violation(
@@ -81,11 +82,11 @@ def _alerts(m: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return out
 
 
-def stack_half(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violation]:
+def stack_half(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[GuardrailViolation]:
     hatches = [i for i, m in enumerate(manifests) if is_escape_hatch_policy(m)]
     if not hatches:
         return []
-    needed = (L.ALERT_DISABLED, L.ALERT_DISABLED_LONG)
+    needed = (N.ALERT_DISABLED, N.ALERT_DISABLED_LONG)
     best: tuple[list[str], str] | None = None
     for m in manifests:
         if m.get("kind") != "PrometheusRule":
@@ -99,16 +100,16 @@ def stack_half(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Vio
         if best is None or len(problems) < len(best[0]):
             best = (problems, f"PrometheusRule {m.get('metadata', {}).get('namespace', '')}/{name_of(m)}")
     what = ("the escape hatch's allow-all is declared but no PrometheusRule holds both alerts "
-            f"{L.ALERT_DISABLED} (warning, 5m) and {L.ALERT_DISABLED_LONG} (critical, 24h)")
+            f"{N.ALERT_DISABLED} (warning, 5m) and {N.ALERT_DISABLED_LONG} (critical, 24h)")
     if best:
         what += f" ({best[1]}: {'; '.join(best[0])})"
-    fix = (f"declare the PrometheusRule `{L.ESCAPE_HATCH_RULE}` (monitoring.coreos.com/v1) with both alerts on "
+    fix = (f"declare the PrometheusRule `{N.ESCAPE_HATCH_RULE}` (monitoring.coreos.com/v1) with both alerts on "
            f"kube_namespace_labels{{label_network_policy_homelab_enforcement=\"disabled\"}}, each with a runbook_url "
-           f"to {L.RUNBOOK_PATH}")
+           f"to {N.RUNBOOK_PATH}")
     return [violation(manifests[i], "", what, fix, index=i) for i in hatches]
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="Disabling enforcement needs a reason and an expiry (at most 7 days) on the namespace, and the "
                 "escape hatch needs its alerts and runbook.",

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from netpol import labels as L
+from netpol import names as N
 
-from .base import ADVISORY, Context, Rule, Violation, namespace_of, violation
+from .base import ADVISORY, Context, Guardrail, GuardrailViolation, namespace_of, violation
 from .cilium import CCNP, CNP, as_list, is_cilium_policy, is_empty_selector, is_map, iter_rules, rule_specs
 
 NAME = "fqdn-needs-dns-visibility"
@@ -78,10 +78,10 @@ def _covers(dns_policy: Mapping[str, Any], dns_spec: Mapping[str, Any], policy: 
     return False
 
 
-def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violation]:
+def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[GuardrailViolation]:
     dns_specs = [(m, spec, _dns_patterns(spec)) for m in manifests if is_cilium_policy(m) for _, spec in rule_specs(m)]
     dns_specs = [d for d in dns_specs if d[2]]
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     for i, m in enumerate(manifests):
         if not is_cilium_policy(m):
             continue
@@ -99,12 +99,12 @@ def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violatio
                             f"toFQDNs `{want}`: the DNS rules that apply to these endpoints do not admit the name")
                     out.append(violation(
                         m, f"{rp}.toFQDNs[{k}]", what + ", so Cilium never learns its addresses and the rule never "
-                        "matches", f"keep `{L.BASELINE_DNS}` (egress to kube-dns 53 with `rules: {{dns: [{{matchPattern: "
+                        "matches", f"keep `{N.BASELINE_DNS}` (egress to kube-dns 53 with `rules: {{dns: [{{matchPattern: "
                         "\"*\"}]}`) selecting these endpoints, or add such a DNS rule to this policy", index=i))
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="toFQDNs rules need a DNS L7 rule that inspects the selected endpoints' DNS traffic, or they never match.",
     enforcement=ADVISORY,

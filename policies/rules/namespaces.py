@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from netpol import labels as L
+from netpol import names as N
 from netpol.profiles import PROFILE_NAMES
 
-from .base import MANDATORY, NAMESPACE_KINDS, Context, Rule, Violation, key_path, labels_of, name_of, violation
+from .base import MANDATORY, NAMESPACE_KINDS, Context, Guardrail, GuardrailViolation, key_path, labels_of, name_of, violation
 from .cilium import is_namespace
 
 PLATFORM_RULE = "no-profile-on-platform-namespace"
@@ -21,7 +22,7 @@ APP_RULE = "app-namespace-requires-profile"
 LABEL_PATH = key_path("metadata", "labels", L.PROFILE_LABEL)
 
 
-def no_profile_on_platform(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def no_profile_on_platform(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if not is_namespace(m) or name_of(m) not in ctx.platform_namespaces:
         return []
     labels = labels_of(m)
@@ -32,11 +33,11 @@ def no_profile_on_platform(m: Mapping[str, Any], ctx: Context) -> list[Violation
         f"platform namespace `{name_of(m)}` carries the profile label `{L.PROFILE_LABEL}={labels[L.PROFILE_LABEL]}`; "
         "profiles are for app namespaces and would stack a profile's gateway/internet rules on top of the "
         "platform policy",
-        f"remove the label; declare the namespace's traffic in its `{L.platform_policy_name(name_of(m))}` "
+        f"remove the label; declare the namespace's traffic in its `{N.platform_policy_name(name_of(m))}` "
         "CiliumNetworkPolicy (netpol:platformNamespaces)")]
 
 
-def app_requires_profile(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def app_requires_profile(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if not is_namespace(m) or m.get("kind") != "Namespace":
         return []
     labels = labels_of(m)
@@ -56,7 +57,7 @@ def app_requires_profile(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return []
 
 
-PLATFORM = Rule(
+PLATFORM = Guardrail(
     name=PLATFORM_RULE,
     description="Platform namespaces never carry a profile label: they get a custom <ns>-default CiliumNetworkPolicy.",
     enforcement=MANDATORY,
@@ -65,7 +66,7 @@ PLATFORM = Rule(
     config_keys=("platformNamespaces",),
 )
 
-APP = Rule(
+APP = Guardrail(
     name=APP_RULE,
     description="Every app namespace netpol manages carries a valid network-policy.homelab/profile label.",
     enforcement=MANDATORY,

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from netpol import apis, defaults
 from netpol import labels as L
+from netpol import names as N
+from netpol import wellknown as W
 
-from .base import CILIUM_KINDS, MANDATORY, Context, Rule, Violation, annotations_of, name_of, namespace_of, violation
+from .base import CILIUM_KINDS, MANDATORY, Context, Guardrail, GuardrailViolation, annotations_of, name_of, namespace_of, violation
 from .cilium import (
     CNP, as_list, explicit_ports, is_cilium_policy, is_empty_selector, is_health_cidr, is_map, iter_rules, peer_selects, rule_covers_port,
     rule_specs, subject_is_namespace_wide,
@@ -51,15 +54,15 @@ def _peer_rules(policy: Mapping[str, Any], specs: Sequence[tuple[str, Mapping[st
 
 def dns_egress_missing(policy: Mapping[str, Any], specs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
     """The DNS protocols (of 53/UDP, 53/TCP) no egress rule of `specs` allows to kube-dns."""
-    rules = _peer_rules(policy, specs, "egress", L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)
-    return [f"{L.DNS_PORT}/{proto}" for proto in ("UDP", "TCP")
-            if not any(rule_covers_port(r, L.DNS_PORT, proto) for r in rules)]
+    rules = _peer_rules(policy, specs, "egress", W.KUBE_DNS_NAMESPACE, W.KUBE_DNS_LABELS)
+    return [f"{W.DNS_PORT}/{proto}" for proto in ("UDP", "TCP")
+            if not any(rule_covers_port(r, W.DNS_PORT, proto) for r in rules)]
 
 
 def _has_prometheus(policy, specs) -> bool:
-    rules = _peer_rules(policy, specs, "ingress", L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)
+    rules = _peer_rules(policy, specs, "ingress", W.PROMETHEUS_NAMESPACE, W.PROMETHEUS_LABELS)
     return any(rule_covers_port(r, p, proto, explicit=True) for r in rules
-               for p in explicit_ports(r) for proto in ("TCP", "UDP", "SCTP"))
+               for p in explicit_ports(r) for proto in apis.PROTOCOLS)
 
 
 def _has_health_entity(policy, specs) -> bool:
@@ -79,8 +82,8 @@ def _has_health_cidr(policy, specs) -> bool:
 
 def _hbone(section: str) -> Callable[[Mapping[str, Any], Sequence], bool]:
     def has(policy, specs) -> bool:
-        rules = _peer_rules(policy, specs, section, L.ZTUNNEL_NAMESPACE, L.ZTUNNEL_LABELS)
-        return any(rule_covers_port(r, L.HBONE_PORT, "TCP", explicit=True) for r in rules)
+        rules = _peer_rules(policy, specs, section, W.ZTUNNEL_NAMESPACE, W.ZTUNNEL_LABELS)
+        return any(rule_covers_port(r, W.HBONE_PORT, "TCP", explicit=True) for r in rules)
     return has
 
 
@@ -90,9 +93,9 @@ def is_default_policy(m: Mapping[str, Any], ctx: Context) -> bool:
     ns, name = namespace_of(m), name_of(m)
     if ns not in ctx.platform_namespaces:
         return False
-    if name == L.platform_policy_name(ns):
+    if name == N.platform_policy_name(ns):
         return True
-    if L.MESH_ANNOTATION in annotations_of(m) or name == L.extra_policy_name(ns):
+    if L.MESH_ANNOTATION in annotations_of(m) or name == N.extra_policy_name(ns):
         return False
     specs = rule_specs(m)
     return bool(specs) and is_empty_selector(specs[0][1].get("endpointSelector"))
@@ -102,51 +105,51 @@ def is_mesh(m: Mapping[str, Any], ctx: Context) -> bool:
     return str(annotations_of(m).get(L.MESH_ANNOTATION, "")).lower() == "true" or namespace_of(m) in ctx.mesh_namespaces
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if not is_default_policy(m, ctx):
         return []
     ns = namespace_of(m)
     all_specs = rule_specs(m)
     specs = [(sp, s) for sp, s in all_specs if subject_is_namespace_wide(s, m)]
     first = all_specs[0][0] if all_specs else "spec"
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     if all_specs and not specs:
         out.append(violation(
             m, f"{first}.endpointSelector", "no rule spec selects every pod of the namespace, so the required "
             "rules below cannot cover it", "put the required rules in a rule spec with `endpointSelector: {}`"))
-    metrics = ", ".join(str(p) for p in L.DEFAULT_METRICS_PORTS)
+    metrics = ", ".join(str(p) for p in defaults.METRICS_PORTS)
     missing_dns = dns_egress_missing(m, specs)
     if missing_dns:
         out.append(violation(
-            m, f"{first}.egress", f"missing DNS egress to {L.KUBE_DNS_NAMESPACE}/kube-dns on {' and '.join(missing_dns)} "
+            m, f"{first}.egress", f"missing DNS egress to {W.KUBE_DNS_NAMESPACE}/kube-dns on {' and '.join(missing_dns)} "
             "(without it every pod of the namespace loses name resolution)",
-            f"add to {first}.egress: {{toEndpoints: [{_sel_yaml(L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)}], "
-            f"toPorts: {_ports_yaml((L.DNS_PORT, 'UDP'), (L.DNS_PORT, 'TCP'))}}}"))
+            f"add to {first}.egress: {{toEndpoints: [{_sel_yaml(W.KUBE_DNS_NAMESPACE, W.KUBE_DNS_LABELS)}], "
+            f"toPorts: {_ports_yaml((W.DNS_PORT, 'UDP'), (W.DNS_PORT, 'TCP'))}}}"))
     if not _has_prometheus(m, specs):
         out.append(violation(
             m, f"{first}.ingress", "missing Prometheus scrape ingress on an explicit metrics port",
-            f"add to {first}.ingress: {{fromEndpoints: [{_sel_yaml(L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)}], "
+            f"add to {first}.ingress: {{fromEndpoints: [{_sel_yaml(W.PROMETHEUS_NAMESPACE, W.PROMETHEUS_LABELS)}], "
             f"toPorts: [{{ports: [{{port: \"<metrics port>\", protocol: TCP}}]}}]}} (metricsPorts in netpol:"
             f"platformNamespaces; defaults {metrics})"))
     if not _has_health_entity(m, specs):
         out.append(violation(m, f"{first}.ingress", "missing health-probe ingress from entity `health`",
                              f"add to {first}.ingress: {{fromEntities: [health]}}"))
     if not _has_health_cidr(m, specs):
-        out.append(violation(m, f"{first}.ingress", f"missing kubelet health-probe ingress from {L.HEALTH_CIDR}",
-                             f'add to {first}.ingress: {{fromCIDR: ["{L.HEALTH_CIDR}"]}}'))
+        out.append(violation(m, f"{first}.ingress", f"missing kubelet health-probe ingress from {W.HEALTH_CIDR}",
+                             f'add to {first}.ingress: {{fromCIDR: ["{W.HEALTH_CIDR}"]}}'))
     if is_mesh(m, ctx):
-        zt = _sel_yaml(L.ZTUNNEL_NAMESPACE, L.ZTUNNEL_LABELS)
-        hb = _ports_yaml((L.HBONE_PORT, "TCP"))
+        zt = _sel_yaml(W.ZTUNNEL_NAMESPACE, W.ZTUNNEL_LABELS)
+        hb = _ports_yaml((W.HBONE_PORT, "TCP"))
         for section, verb, key in (("ingress", "from", "fromEndpoints"), ("egress", "to", "toEndpoints")):
             if not _hbone(section)(m, specs):
                 out.append(violation(
-                    m, f"{first}.{section}", f"mesh namespace `{ns}` is missing HBONE {L.HBONE_PORT}/TCP {verb} "
-                    f"{L.ZTUNNEL_NAMESPACE}/ztunnel (ambient traffic would be dropped)",
+                    m, f"{first}.{section}", f"mesh namespace `{ns}` is missing HBONE {W.HBONE_PORT}/TCP {verb} "
+                    f"{W.ZTUNNEL_NAMESPACE}/ztunnel (ambient traffic would be dropped)",
                     f"add to {first}.{section}: {{{key}: [{zt}], toPorts: {hb}}}"))
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="Every platform namespace's default CiliumNetworkPolicy allows DNS to kube-dns, Prometheus scrapes, "
                 "health probes and, in the mesh, HBONE to/from ztunnel.",

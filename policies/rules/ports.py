@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import MANDATORY, POLICY_KINDS, Context, Rule, Violation, violation
+from .base import MANDATORY, POLICY_KINDS, Context, Guardrail, GuardrailViolation, violation
 from .cilium import (
     ALLOW_SECTIONS, as_int, as_list, has_template, is_cilium_policy, is_empty_rule, is_escape_hatch_allow_all_rule,
     is_health_rule, is_k8s_netpol, is_map, iter_policy_rules, peer_kinds,
@@ -33,7 +33,7 @@ def _peer_text(rule: Mapping[str, Any], section: str) -> str:
     return ", ".join(f"{k} {list(as_list(rule.get(k)))}" if not k.endswith("Endpoints") else k for k in kinds)
 
 
-def _cilium_rule(m: Mapping[str, Any], rp: str, section: str, r: Mapping[str, Any]) -> list[Violation]:
+def _cilium_rule(m: Mapping[str, Any], rp: str, section: str, r: Mapping[str, Any]) -> list[GuardrailViolation]:
     tps = as_list(r.get("toPorts"))
     if not tps:
         if r.get("icmps"):
@@ -67,7 +67,7 @@ def _cilium_rule(m: Mapping[str, Any], rp: str, section: str, r: Mapping[str, An
     return out
 
 
-def _netpol(m: Mapping[str, Any]) -> list[Violation]:
+def _netpol(m: Mapping[str, Any]) -> list[GuardrailViolation]:
     spec = m.get("spec") if is_map(m.get("spec")) else {}
     out = []
     for sec in ("ingress", "egress"):
@@ -86,12 +86,12 @@ def _netpol(m: Mapping[str, Any]) -> list[Violation]:
     return out
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     if is_k8s_netpol(m):
         return _netpol(m)
     if not is_cilium_policy(m):
         return []
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     for _, spec, rp, sec, r in iter_policy_rules(m, ALLOW_SECTIONS):
         if is_empty_rule(r) or is_health_rule(sec, r) or is_escape_hatch_allow_all_rule(spec, sec, r):
             continue
@@ -99,7 +99,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="No allow rule opens every port (exempt: health-probe rules and the escape-hatch allow-all): "
                 "port lists must be explicit.",

@@ -14,23 +14,23 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .base import MANDATORY, Context, Rule, Violation, describe
+from .base import MANDATORY, Context, Guardrail, GuardrailViolation, describe
 
 NAME = "direct-apply-only-on-dev"
 
 
-def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violation]:
+def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[GuardrailViolation]:
     if ctx.stack is None or ctx.providers is None or ctx.stack in ctx.direct_apply_stacks:
         return []
     allowed = ", ".join(sorted(ctx.direct_apply_stacks)) or "none"
     fix_provider = ("give the provider `render_yaml_to_directory` (netpol:applyMode: gitops) so that `pulumi up` only "
                     "writes manifests for the GitOps controller")
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     for p in ctx.providers:
         if p.default:
             for i in p.users:
                 where = describe(manifests[i]) if 0 <= i < len(manifests) else "resource"
-                out.append(Violation(
+                out.append(GuardrailViolation(
                     message=f"{where}: is registered on the default kubernetes provider, which applies directly to "
                     f"the cluster of the ambient kubeconfig, on stack `{ctx.stack}` (direct apply is allowed only "
                     f"on: {allowed}). Fix: pass an explicit provider that renders to a directory "
@@ -39,7 +39,7 @@ def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violatio
         elif p.direct:
             target = f"context `{p.context}`" if p.context else "the ambient kubeconfig"
             name = p.name or (p.urn.rsplit("::", 1)[-1] if p.urn else "kubernetes")
-            out.append(Violation(
+            out.append(GuardrailViolation(
                 message=f"kubernetes provider {name}: applies directly to a cluster ({target}) on stack "
                 f"`{ctx.stack}`; direct apply is allowed only on: {allowed}. Fix: {fix_provider}; "
                 "changes reach integration and live through git",
@@ -47,7 +47,7 @@ def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violatio
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="Only the allowed stacks (default: dev) apply directly to a cluster; every other stack renders "
                 "YAML for GitOps.",

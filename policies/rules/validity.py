@@ -33,7 +33,7 @@ from typing import Any, Iterator, Mapping
 
 from netpol.reach import validate as V
 
-from .base import MANDATORY, POLICY_KINDS, Context, Rule, Violation, violation
+from .base import MANDATORY, POLICY_KINDS, Context, Guardrail, GuardrailViolation, violation
 from .cilium import as_int, as_list, is_map, iter_rules, rule_specs
 
 NAME = "cilium-policy-valid"
@@ -59,7 +59,7 @@ def _fix(p: V.Problem) -> str:
     return f"make it valid as {p.source} requires"
 
 
-def _violations(m: Mapping[str, Any], problems: list[V.Problem]) -> list[Violation]:
+def _violations(m: Mapping[str, Any], problems: list[V.Problem]) -> list[GuardrailViolation]:
     out, seen = [], set()
     for p in problems:
         if (p.path, p.message) in seen:
@@ -81,9 +81,9 @@ def _selectors(m: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
                     yield f"{rp}.{key}[{i}]", s
 
 
-def _misread(m: Mapping[str, Any]) -> list[Violation]:
+def _misread(m: Mapping[str, Any]) -> list[GuardrailViolation]:
     """Accepted by the API server and the agent, but not what it says."""
-    out: list[Violation] = []
+    out: list[GuardrailViolation] = []
     for path, sel in _selectors(m):
         if not is_map(sel):
             continue
@@ -111,7 +111,7 @@ def _misread(m: Mapping[str, Any]) -> list[Violation]:
     return out
 
 
-def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
+def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
     kind = m.get("kind")
     if kind not in V.POLICY_API_VERSIONS:
         return []
@@ -126,7 +126,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[Violation]:
     return _violations(m, problems) + _misread(m)
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="Cilium and Kubernetes network policies are what the API server (CRD schema, NetworkPolicy "
                 "validation) and the Cilium agent (Rule.Sanitize) accept, and say what they mean.",
