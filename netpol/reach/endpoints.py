@@ -22,18 +22,15 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from netpol.labels import ENTITIES, NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
+from netpol.apis import ENDPOINT_ENTITIES as ENTITIES
+from netpol.apis import WORLD_ENTITIES
+from netpol.labels import CLUSTER_LABEL, NAMESPACE_NAME_LABEL, NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.errors import ReachInputError
 from netpol.reach.inventory import Inventory, Pod
 from netpol.reach.selectors import SOURCE_K8S, SOURCE_RESERVED, Identity, intern_identity
 
 __all__ = ["Endpoint", "ReachInputError", "resolve_endpoint", "pod_endpoint", "entity_endpoint",
            "pod_identity", "CLUSTER_LABEL", "NAMESPACE_NAME_LABEL"]
-
-# Not (yet) in netpol.labels: the cluster-name label Cilium puts on every pod identity, and the
-# namespace label Kubernetes sets on every namespace.
-CLUSTER_LABEL = "io.cilium.k8s.policy.cluster"
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
 # Entities that are local endpoints with a policy of their own: the host (host policies, i.e. rules
 # with a nodeSelector, docs "Host Policies"), and the health / init / ingress endpoints, which a
@@ -63,7 +60,7 @@ class Endpoint:
 
     @property
     def is_world(self) -> bool:
-        return self.kind in ("ip", "fqdn") or self.entity in ("world", "world-ipv4", "world-ipv6")
+        return self.kind in ("ip", "fqdn") or self.entity in WORLD_ENTITIES
 
     @property
     def is_pod(self) -> bool:

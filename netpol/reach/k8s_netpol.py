@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from netpol.apis import PROTOCOLS
 from netpol.labels import NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.compile import (
     CLUSTER_ANY, CLUSTER_K8S, CLUSTER_LABEL, CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher,
@@ -55,7 +56,7 @@ from netpol.reach.selectors import SOURCE_K8S, Requirement, Selector, compile_se
 
 KIND = "NetworkPolicy"
 API_VERSION = "networking.k8s.io/v1"
-NP_PROTOCOLS = ("TCP", "UDP", "SCTP")
+NP_PROTOCOLS = PROTOCOLS  # validation.go validateNetworkPolicyPort
 DIRECTION_KEYS = {"ingress": ("from", "Ingress"), "egress": ("to", "Egress")}
 
 

@@ -27,19 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from netpol.labels import CCNP, CILIUM_API_VERSION, CNP
+from netpol.apis import (
+    CCNP, CILIUM_API_VERSION, CNP, ENTITIES, NETWORK_POLICY, NETWORK_POLICY_API_VERSION, PORT_PROTOCOLS, PROTOCOLS,
+)
 from netpol.reach.selectors import OPERATORS
 
-NP_KIND, NP_API_VERSION = "NetworkPolicy", "networking.k8s.io/v1"
+NP_KIND, NP_API_VERSION = NETWORK_POLICY, NETWORK_POLICY_API_VERSION
 POLICY_API_VERSIONS = {CNP: CILIUM_API_VERSION, CCNP: CILIUM_API_VERSION, NP_KIND: NP_API_VERSION}
-CILIUM_PROTOCOLS = ("TCP", "UDP", "SCTP", "VRRP", "IGMP", "ANY")  # the CRD's PortProtocol.protocol enum
-NP_PROTOCOLS = ("TCP", "UDP", "SCTP")  # validation.go validateNetworkPolicyPort
+CILIUM_PROTOCOLS = PORT_PROTOCOLS  # the CRD's PortProtocol.protocol enum
+NP_PROTOCOLS = PROTOCOLS  # validation.go validateNetworkPolicyPort
 # rule_validation.go: the L3 members IngressRule/EgressRule.sanitize refuse to combine.
 INGRESS_L3 = ("fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups")
 EGRESS_L3 = ("toCIDR", "toCIDRSet", "toEndpoints", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes")
-# pkg/policy/api/entity.go EntitySelectorMapping keys.
-ENTITIES = ("all", "world", "world-ipv4", "world-ipv6", "cluster", "host", "init", "ingress", "unmanaged",
-            "remote-node", "health", "none", "kube-apiserver")
 MAX_PORTS = 40  # rule_validation.go maxPorts (and the CRD's maxItems)
 SECTIONS = ("ingress", "ingressDeny", "egress", "egressDeny")
 # IANA service name, as Kubernetes validates named ports (validation.IsValidPortName).

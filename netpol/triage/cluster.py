@@ -24,6 +24,7 @@ from typing import IO, Any, Iterable
 
 import yaml
 
+from netpol.apis import PROTOCOLS
 from netpol.reach import Inventory, PolicySet, ReachInputError, Verdict, load_inventory, resolve_endpoint
 from netpol.triage.classify import Finding, Group, TriageReport, group_hubble, merge_groups
 from netpol.triage.fixes import Fix
@@ -31,8 +32,8 @@ from netpol.triage.flows import RESERVED_IDENTITIES, RawGroup, ReadStats, merge_
 from netpol.triage.peers import ENTITY_PRIORITY, LOCAL_IDENTITY_MIN, Peer, parse_labels
 
 NS_LABEL = "k8s:io.kubernetes.pod.namespace"
-ENGINE_PROTOCOLS = ("TCP", "UDP", "SCTP")
-ENTITIES = ("host", "remote-node", "kube-apiserver", "health", "init", "ingress", "unmanaged", "world")
+ENGINE_PROTOCOLS = PROTOCOLS
+ENTITIES = frozenset(RESERVED_IDENTITIES.values())  # the entities a Hubble peer is named by
 
 
 @dataclass
