@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from netpol import labels as L
+from netpol.apis import LOCAL_IDENTITY_MIN
 from netpol.model import StackConfig
 from netpol.stack import WORKLOAD
 from netpol.triage.flows import RESERVED_IDENTITIES
@@ -33,7 +34,6 @@ from netpol.triage.flows import RESERVED_IDENTITIES
 # carries both on some clusters, real-flows.jsonl line 4; kube-apiserver on a control-plane
 # node carries reserved:kube-apiserver and reserved:host).
 ENTITY_PRIORITY = ("kube-apiserver", "health", "ingress", "host", "remote-node", "world", "init", "unmanaged")
-LOCAL_IDENTITY_MIN = 1 << 24  # identities allocated for CIDRs / FQDN selectors (world addresses)
 
 
 @dataclass(frozen=True)

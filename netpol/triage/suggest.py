@@ -30,6 +30,7 @@ from typing import IO, Any
 import yaml
 
 from netpol import labels as L
+from netpol.apis import PROTOCOLS
 from netpol.model import FQDN, AppNamespace, StackConfig
 from netpol.profiles import PROFILES, smallest_profile
 from netpol.triage.classify import Group, merge_groups
@@ -142,7 +143,7 @@ def suggest_from_flows(stream: IO[bytes], namespace: str, cfg: StackConfig | Non
         s, d, port, proto = g.source, g.destination, g.port, g.protocol
         spec = g.port_spec
         need = "nothing (baseline)"
-        if proto not in ("TCP", "UDP", "SCTP"):
+        if proto not in PROTOCOLS:
             need = f"nothing ({proto or 'no L4'}: not a port flow)"
         elif s.namespace == namespace and d.namespace == namespace:
             intra.add(spec)
