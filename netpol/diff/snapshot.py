@@ -8,11 +8,12 @@ How a git revision is materialised (`revision_snapshots`):
    no worktree registered, no index or HEAD touched, nothing left behind if we are killed; it only
    needs the commit object, so it works in CI's `fetch-depth: 0` checkouts).
 3. The manifests and inventory are built by THAT revision's netpol code: a subprocess of this
-   interpreter (the project's .venv, so the same dependencies) with `PYTHONPATH=<tmp>` and
-   `NETPOL_ROOT=<tmp>` prints the config, manifests and inventory as JSON. A change to the builders
-   (not just to `Pulumi.<stack>.yaml`) therefore shows up in the diff. Base and head revisions run
-   in parallel. A revision without netpol code or without the stack file, or whose config does not
-   validate, is an error (exit 2) that says so.
+   interpreter (the project's .venv, so the same dependencies) runs the revision's own
+   `python -m netpol.diff.revision` with `PYTHONPATH=<tmp>` and `NETPOL_ROOT=<tmp>`, which prints the
+   config, manifests and inventory as JSON. A change to the builders (not just to
+   `Pulumi.<stack>.yaml`) therefore shows up in the diff. Base and head revisions run in parallel. A
+   revision without netpol code, from before that entry point, or without the stack file, or whose
+   config does not validate, is an error (exit 2) that says so.
 
 The working tree (the default head) is built in-process: it IS the code running now (the editable
 install), so a subprocess would only add start-up time; and it includes uncommitted edits, which is
@@ -35,7 +36,7 @@ import orjson
 from pydantic import ValidationError
 
 from netpol.model import StackConfig
-from netpol.reach import Inventory, PolicySet, Pod, load_inventory
+from netpol.reach import Inventory, PolicySet, load_inventory, parse_inventory
 
 SUBPROCESS_TIMEOUT = 600
 
@@ -124,67 +125,19 @@ def _materialise(root: Path, sha: str, rev: str, dest: Path) -> None:
             tar.extractall(dest)
 
 
-# Runs under the revision's code (PYTHONPATH=<tmp>): only APIs every netpol version has, with
-# fallbacks. Prints {"config", "manifests", "inventory"} as JSON.
-_SNAPSHOT_SCRIPT = r"""
-import json, sys
-from pathlib import Path
-stack, root = sys.argv[1], Path(sys.argv[2])
-# Only the revision's code: no portion of an installed (editable) netpol may fill in for a module the
-# revision lacks (netpol is a namespace package, whose portions Python merges across sys.path).
-sys.path[:] = [p for p in sys.path if "__editable__" not in p]
-sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in getattr(f, "__name__", type(f).__name__)]
-sys.path_importer_cache.clear()
-import netpol
-netpol.__path__ = [str(root / "netpol")]
-try:
-    from netpol.config import ConfigError
-except ImportError:
-    ConfigError = ()
-try:
-    try:
-        from netpol.stack import load_stack
-        try:
-            cfg = load_stack(stack, root)
-        except TypeError:  # a load_stack(stack) without root: NETPOL_ROOT points at the revision
-            cfg = load_stack(stack)
-    except ImportError:
-        from netpol.config import load_config
-        cfg = load_config(stack, root).config
-    from netpol.builders import build_manifests
-    manifests = [getattr(m, "body", m) for m in build_manifests(cfg)]
-except ConfigError as e:
-    for p in getattr(e, "problems", None) or [e]:
-        print(p, file=sys.stderr)
-    sys.exit(2)
-inventory = None
-try:
-    from netpol.stack import inventory_for
-except ImportError:
-    inventory_for = None
-try:
-    inv = inventory_for(cfg) if inventory_for is not None else None
-except ImportError:  # e.g. a revision whose inventory needs a reach package it does not have
-    inv = None
-if inv is not None:
-    inventory = {
-        "namespaces": {k: dict(v) for k, v in inv.namespaces.items()},
-        "pods": [{"namespace": p.namespace, "name": p.name, "labels": dict(p.labels)} for p in inv.pods],
-        "fqdns": {k: list(v) for k, v in (getattr(inv, "fqdns", None) or {}).items()},
-        "cluster": getattr(inv, "cluster", "default"),
-    }
-json.dump({"config": cfg.model_dump(mode="json"), "manifests": manifests, "inventory": inventory},
-          sys.stdout, default=str)
-"""
-
-
 def _start(stack: str, tree: Path, out: Path, err: Path) -> subprocess.Popen:
+    """`python -S -m netpol.diff.revision` with the revision's tree first on the import path, then the
+    folders this interpreter imports its libraries from. `-S` (no `site`): an editable install of
+    netpol (`pip install -e`, what `make` does) is an import hook that a .pth file installs, and that
+    hook would fill in, from this checkout, any module the revision lacks; without `site` only the
+    revision's netpol exists (a regular package: nothing merges into it)."""
+    path = [str(tree), *(p for p in sys.path if p and os.path.isdir(p))]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update(PYTHONPATH=str(tree), NETPOL_ROOT=str(tree), PYTHONDONTWRITEBYTECODE="1")
+    env.update(PYTHONPATH=os.pathsep.join(path), NETPOL_ROOT=str(tree), PYTHONDONTWRITEBYTECODE="1")
     # stdout/stderr to files: neither process blocks on a full pipe while we wait for the other
     with out.open("wb") as o, err.open("wb") as e:
-        return subprocess.Popen([sys.executable, "-c", _SNAPSHOT_SCRIPT, stack, str(tree)], cwd=tree, env=env,
-                                stdout=o, stderr=e)
+        return subprocess.Popen([sys.executable, "-S", "-m", "netpol.diff.revision", stack, str(tree)], cwd=tree,
+                                env=env, stdout=o, stderr=e)
 
 
 def _config(label: str, stack: str, raw: dict, tree: Path) -> StackConfig:
@@ -204,17 +157,8 @@ def _config(label: str, stack: str, raw: dict, tree: Path) -> StackConfig:
 
 
 def _snapshot_from_json(label: str, stack: str, raw: dict, tree: Path) -> Snapshot:
-    from netpol.stack import inventory_for
-
     cfg = _config(label, stack, raw["config"], tree)
-    inv_raw = raw.get("inventory")
-    if inv_raw is None:  # a revision from before the reachability inventory: derive it here
-        inv = inventory_for(cfg)
-    else:
-        inv = Inventory(namespaces={k: dict(v) for k, v in inv_raw["namespaces"].items()},
-                        pods=[Pod(p["namespace"], p["name"], dict(p["labels"])) for p in inv_raw["pods"]],
-                        fqdns={k: list(v) for k, v in (inv_raw.get("fqdns") or {}).items()},
-                        cluster=inv_raw.get("cluster") or "default")
+    inv = parse_inventory(raw["inventory"], f"the inventory of stack {stack} at {label}")
     return Snapshot(label, PolicySet.from_manifests(raw["manifests"], source=label), inv, cfg, raw["manifests"])
 
 
@@ -226,6 +170,10 @@ def _check_tree(tree: Path, stack: str, label: str) -> None:
     if not (tree / "netpol" / "config.py").exists() or not (tree / "netpol" / "builders").is_dir():
         raise DiffError(f"revision {label} has no netpol code (no netpol/ package under the project root): "
                         "it cannot build the stack's manifests")
+    if not (tree / "netpol" / "diff" / "revision.py").exists() or not (tree / "netpol" / "__init__.py").exists():
+        raise DiffError(f"revision {label} predates netpol/diff/revision.py (the entry point that builds a "
+                        "revision with its own code): compare rendered trees instead, `netpol render --stack S "
+                        "--out DIR` at each revision, then `netpol diff --base-dir A --head-dir B --inventory FILE`")
     if not (tree / f"Pulumi.{stack}.yaml").exists():
         there = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in tree.glob("Pulumi.*.yaml"))
         raise DiffError(f"revision {label} has no stack file Pulumi.{stack}.yaml (stacks there: "

@@ -57,6 +57,13 @@ class Inventory:
             self._index.update(key=key, pods=idx)
         return self._index["pods"]
 
+    def to_document(self) -> dict[str, Any]:
+        """This inventory in the file format above (`parse_inventory` reads it back)."""
+        return {"namespaces": {ns: {"labels": dict(labels)} for ns, labels in self.namespaces.items()},
+                "pods": [{"namespace": p.namespace, "name": p.name, "labels": dict(p.labels)} for p in self.pods],
+                "fqdns": {name: list(addrs) for name, addrs in self.fqdns.items()},
+                "cluster": self.cluster}
+
     def pods_in(self, namespace: str) -> list[Pod]:
         return list(self._by_namespace().get(namespace, {}).values())
 

@@ -106,3 +106,25 @@ def test_a_revision_whose_code_crashes(repo, capsys):
     code, err = run(capsys, base="HEAD~1", head="HEAD")
     assert code == 2
     assert "with that revision's code failed (exit 1)" in err and "RuntimeError: broken builder" in err
+
+
+def test_a_revision_from_before_the_entry_point(repo, capsys):
+    """A revision whose netpol has no `netpol/diff/revision.py` (older than the entry point that builds
+    a revision with its own code) is refused with what to do instead, not built with this version's code."""
+    (repo / "netpol" / "diff" / "revision.py").unlink()
+    commit(repo, "before the entry point")
+    code, err = run(capsys, base="HEAD")
+    assert code == 2
+    assert "predates netpol/diff/revision.py" in err and "--base-dir A --head-dir B --inventory FILE" in err
+
+
+def test_the_installed_netpol_never_fills_in_for_the_revisions(repo, capsys):
+    """The revision's package is imported whole: a module it lacks is missing, even though the
+    installed netpol (this checkout) has it."""
+    (repo / "netpol" / "live.py").unlink()
+    builders = repo / "netpol" / "builders" / "__init__.py"
+    builders.write_text(builders.read_text() + "\nimport netpol.live  # noqa\n")
+    commit(repo, "builders import a module this revision lacks")
+    code, err = run(capsys, base="HEAD")
+    assert code == 2
+    assert "No module named 'netpol.live'" in err

@@ -130,3 +130,17 @@ def test_same_identity_pods_share_a_cache_key():
         {"namespace": "a", "name": "web-2", "labels": {"app": "web"}}]})
     one, two = resolve_endpoint("a/web-1", inv), resolve_endpoint("a/web-2", inv)
     assert one.identity is two.identity and one.key == two.key
+
+
+@pytest.mark.parametrize("stack", ["dev", "integration", "live"])
+def test_an_inventory_reads_back_from_its_document(stack):
+    """`Inventory.to_document` writes the file format: `parse_inventory` (the file reader) returns the
+    same inventory, and the document survives YAML (what `netpol diff` and a user's file go through)."""
+    from netpol.reach.inventory import parse_inventory
+    from netpol.stack import inventory_for, load_stack
+
+    inv = inventory_for(load_stack(stack))
+    doc = inv.to_document()
+    assert parse_inventory(doc) == inv
+    assert parse_inventory(yaml.safe_load(yaml.safe_dump(doc))) == inv
+    assert set(doc) <= {"namespaces", "pods", "fqdns", "cluster"}
