@@ -543,51 +543,51 @@ def _decode(line: bytes, lineno: int, stats: ReadStats) -> _Flow | None:
 
 # --- the triage pass -----------------------------------------------------------------------------------
 class _DropFolder:
-    """Folds the policy drops of decoded flows into raw groups."""
+    """Folds the policy drops of decoded flows into raw groups.
+
+    Per drop only the group's `count` moves: `flows` counts the decoded flows that are no policy
+    drop, and `finish` derives the rest (every count of a drop-mode group is a policy drop)."""
 
     def __init__(self, stats: ReadStats):
         self.stats = stats
         self.groups: dict[tuple, RawGroup] = {}
-        self.flows = 0
-        self.drops = 0
+        self.flows = 0  # decoded flows that are no policy drop (the drops are the groups' counts)
 
     def fold(self, f: _Flow, line: bytes, lineno: int) -> None:
         """One decoded flow. The hot path of `netpol triage` (kept flat on purpose)."""
         v = f.verdict
-        deny = False
         if v == DROPPED:
             r = f.drop_reason_desc
             if r is None:
                 r = f.dropReasonDesc
-            if r is None:
+            if r is None:  # only the numeric code: a deny drop only when a denied_by says so
                 code = f.drop_reason
-                r = DROP_REASON_NAMES.get(code) if code is not None else None
-                if r is None:
+                if code not in DROP_REASON_NAMES:
                     self.flows += 1
                     self.stats.other_drop(str(code) if code is not None else "UNKNOWN", line)
                     return
-            elif r != POLICY_DENIED:
-                if r != POLICY_DENY:
-                    self.flows += 1
-                    self.stats.other_drop(r, line)
-                    return
+                deny = f.egress_denied_by is not _NO_RAW or f.ingress_denied_by is not _NO_RAW
+            elif r == POLICY_DENIED:
+                deny = f.egress_denied_by is not _NO_RAW or f.ingress_denied_by is not _NO_RAW
+            elif r == POLICY_DENY:
                 deny = True
-        elif v != AUDIT:
+            else:
+                self.flows += 1
+                self.stats.other_drop(r, line)
+                return
+        elif v == AUDIT:
+            deny = f.egress_denied_by is not _NO_RAW or f.ingress_denied_by is not _NO_RAW
+        else:
             self.flows += 1
             return
-        if f.egress_denied_by is not _NO_RAW or f.ingress_denied_by is not _NO_RAW:
-            deny = True
-        src = f.source or _NO_EP
-        dst = f.destination or _NO_EP
         l4 = f.l4
         x = l4.TCP if l4 is not None else None
         if x is not None and x.destination_port is not None:
             port, proto = x.destination_port, "TCP"
         else:
             port, proto = _port_proto(l4)
-        direction = f.traffic_direction or f.trafficDirection or "TRAFFIC_DIRECTION_UNKNOWN"
-        sk = src.identity
-        dk = dst.identity
+        sk = (f.source or _NO_EP).identity
+        dk = (f.destination or _NO_EP).identity
         d = None
         if not sk or not dk:  # no security identity: key by namespace and labels (from the whole line)
             d = _flow_dict(line)
@@ -595,6 +595,7 @@ class _DropFolder:
                 sk = _labels_key(_endpoint_of(d.get("source")))
             if not dk:
                 dk = _labels_key(_endpoint_of(d.get("destination")))
+        direction = f.traffic_direction or f.trafficDirection or "TRAFFIC_DIRECTION_UNKNOWN"
         key = (direction, sk, dk, port, proto, deny)
         g = self.groups.get(key)
         if g is None:
@@ -602,13 +603,19 @@ class _DropFolder:
             g = self.groups[key] = RawGroup(src=_endpoint_of(d.get("source")), dst=_endpoint_of(d.get("destination")),
                                             direction=direction, port=port, protocol=proto, deny=deny)
         g.count += 1
-        g.dropped += 1
-        if g.samples_left or (deny and len(g.denied_by) < MAX_SAMPLES):
-            if g.samples_left:
-                g.samples_left -= 1
+        if g.samples_left:
+            g.samples_left -= 1
             _note(g, d or _flow_dict(line))
-        self.flows += 1
-        self.drops += 1
+        elif deny and len(g.denied_by) < MAX_SAMPLES:
+            _note(g, d or _flow_dict(line))
+
+    def finish(self) -> int:
+        """The policy drops folded (each group's `dropped` set to its count)."""
+        drops = 0
+        for g in self.groups.values():
+            g.dropped = g.count
+            drops += g.count
+        return drops
 
 
 def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = None) -> tuple[ReadStats, dict[tuple, RawGroup]]:
@@ -625,6 +632,7 @@ def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = No
     decode = _decode
     dec = _DECODE
     lines = stats.lines
+    passed = 0  # whole flow objects that are no drop, counted without decoding
     try:
         inp = _Input(stream, stats)
         lines = stats.lines
@@ -636,17 +644,15 @@ def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = No
                     fold(f, value, lineno)
             # the last value's line number is a lower bound on the line count: enough for the report
         else:
-            lineno = lines
             for batch in inp.line_batches():
-                for line in batch:
-                    lineno += 1
+                for lineno, line in enumerate(batch, lines + 1):
                     if b'"DROPPED"' not in line and b'"AUDIT"' not in line:
                         if line[:1] == b"{" and line[-2:] == b"}\n" and b'"verdict"' in line:
-                            folder.flows += 1  # a whole flow object that is no drop: not decoded
+                            passed += 1  # a whole flow object that is no drop: not decoded
                             continue
                         kind = _unparsed_kind(line)
                         if kind == 1:
-                            folder.flows += 1
+                            passed += 1
                         elif kind == 0:
                             stats.non_flow_lines += 1
                             stats.skipped_lines += 1
@@ -665,12 +671,13 @@ def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = No
                         if f is None:
                             continue
                     fold(f, line, lineno)
-                lines = lineno
+                lines += len(batch)
     except KeyboardInterrupt:
         stats.interrupted = True
+    drops = folder.finish()
     stats.lines = lines
-    stats.flows_read += folder.flows
-    stats.policy_drops += folder.drops
+    stats.flows_read += folder.flows + passed + drops
+    stats.policy_drops += drops
     return stats, folder.groups
 
 
