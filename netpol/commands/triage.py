@@ -63,18 +63,12 @@ def _live_verifier(cfg, live):
     """A Verifier whose base world is the live cluster (netpol.live): the flows' own pods and the
     policies in force now; each fix is still the stack's config change, verified on the stack's model,
     and a regression is a standard flow the cluster allows now that the stack with the fix would deny."""
-    from netpol.triage.fixes import NO_CHANGE, Verifier, World
-    from netpol.triage.peers import PeerResolver
+    from netpol.triage.fixes import Verifier, World
 
     policies, inventory = live.load()
     for w in policies.warnings:
         _err(f"warning: {w}")
-    world = World.__new__(World)
-    world.cfg, world.policies, world.inventory = cfg, policies, inventory
-    world.peers, world._endpoints = PeerResolver(cfg, inventory), {}
-    verifier = Verifier(cfg)
-    verifier._worlds[NO_CHANGE] = world
-    return verifier
+    return Verifier(cfg, base=World(cfg, policies, inventory))
 
 
 def _nothing_read(stats) -> str | None:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
-import yaml
+import orjson
 
 from netpol.reach.compile import (
-    DIRECTIONS, FLOW_PROTOCOLS, CompiledPolicy, CompiledRule, Match, Target, compile_policy,
-    is_policy_doc,
+    DIRECTIONS, FLOW_PROTOCOLS, CIDRMatcher, CompiledPolicy, CompiledRule, Match, PortMatcher, Target,
+    compile_policy, is_policy_doc,
 )
 from netpol.reach.endpoints import ENTITIES_WITH_ENDPOINT_POLICY, Endpoint
 from netpol.reach.errors import ReachInputError
@@ -131,6 +131,30 @@ class Selection:
         self.has_l7 = any(r.has_l7 for _, r in self.allows)
 
 
+class CompileCache:
+    """Compiled policies by document content, for policy sets built again and again from nearly the
+    same documents (triage builds one per candidate fix: a fix changes a namespace's labels and its
+    own `-extra` policy, every other document is shared). A compiled policy is never changed after
+    compilation and its selector memos are keyed by identity, so policy sets may share it. Holds at
+    most `limit` documents (then starts afresh)."""
+
+    def __init__(self, limit: int = 4096):
+        self.limit = limit
+        self._compiled: dict[bytes, CompiledPolicy] = {}
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def compile(self, doc: Mapping, source: str = "") -> CompiledPolicy:
+        key = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        cp = self._compiled.get(key)
+        if cp is None:
+            if len(self._compiled) >= self.limit:
+                self._compiled.clear()
+            cp = self._compiled[key] = compile_policy(doc, source)
+        return cp
+
+
 class PolicySet:
     """Compiled CNP/CCNP documents, ready to evaluate flows.
 
@@ -194,9 +218,38 @@ class PolicySet:
         ps.load_report = report
         return ps
 
+    @classmethod
+    def from_built(cls, docs: Iterable[Any], *, cache: CompileCache | None = None, source: str = "",
+                   **kwargs: Any) -> "PolicySet":
+        """The policy documents among `docs` that this program's builders produced (valid by
+        construction: no loader, no validation, other kinds ignored), each distinct document compiled
+        once per `cache`."""
+        compile_one = cache.compile if cache is not None else compile_policy
+        return cls([compile_one(doc, source) for doc in docs if is_policy_doc(doc)], **kwargs)
+
     @property
     def policy_refs(self) -> list[str]:
         return [str(cp.ref) for cp in self.policies]
+
+    # --- what the rules name -----------------------------------------------------------------
+    def rules(self) -> Iterator[CompiledRule]:
+        """Every compiled allow and deny rule of every policy, in document order."""
+        for cp in self.policies:
+            for t in cp.targets:
+                yield from t.allows
+                yield from t.denies
+
+    def port_matchers(self) -> Iterator[PortMatcher]:
+        """Every port (range) a `toPorts` of some rule names, with its protocols (ANY or omitted: all
+        of FLOW_PROTOCOLS); a rule without `toPorts` names none."""
+        for r in self.rules():
+            for pr in r.port_rules or ():
+                yield from pr.matchers
+
+    def cidr_matchers(self) -> Iterator[CIDRMatcher]:
+        """Every CIDR (with its excepts) a rule names."""
+        for r in self.rules():
+            yield from r.cidrs
 
     # --- selection -------------------------------------------------------------------------
     def has_own_policy(self, ep: Endpoint) -> bool:

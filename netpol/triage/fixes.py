@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import orjson
 import yaml
 
 from netpol import labels as L
@@ -31,8 +30,9 @@ from netpol.builders import build_manifests
 from netpol.model import AppNamespace, PlatformNamespace, StackConfig
 from netpol.profiles import PROFILES
 from netpol.reach.endpoints import resolve_endpoint
-from netpol.reach.engine import PolicySet, Verdict
+from netpol.reach.engine import CompileCache, PolicySet, Verdict
 from netpol.reach.errors import ReachInputError
+from netpol.reach.inventory import Inventory
 from netpol.stack import inventory_for
 from netpol.triage.checks import Check, standard_checks
 from netpol.triage.peers import Peer, PeerResolver
@@ -231,42 +231,21 @@ class Fix:
         return out
 
 
-_COMPILED: dict[bytes, Any] = {}
-_COMPILED_MAX = 4096
-
-
-def policy_set(docs: list[dict], source: str) -> PolicySet:
-    """`PolicySet.from_manifests(docs)`, compiling each distinct document once per process.
-
-    A fix changes at most a namespace's labels and its own `-extra` policy, so the worlds of
-    different fixes share nearly every document; compiled policies are pure (their selector memos
-    are keyed by identity), so sharing them between policy sets is safe. Falls back to
-    `from_manifests` when the engine's compile helpers are not importable."""
-    try:
-        from netpol.reach.compile import compile_policy, is_policy_doc
-    except ImportError:  # pragma: no cover - engine internals moved: correctness over speed
-        return PolicySet.from_manifests(docs, source=source)
-    compiled = []
-    for doc in docs:
-        if not is_policy_doc(doc):
-            continue
-        key = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-        cp = _COMPILED.get(key)
-        if cp is None:
-            if len(_COMPILED) >= _COMPILED_MAX:
-                _COMPILED.clear()
-            cp = _COMPILED[key] = compile_policy(doc, source)
-        compiled.append(cp)
-    return PolicySet(compiled)
+# Worlds of different fixes share nearly every document: each distinct one is compiled once per process.
+COMPILED = CompileCache()
 
 
 class World:
     """One variant of the stack: model, compiled policies, inventory and a peer resolver."""
 
-    def __init__(self, cfg: StackConfig):
+    def __init__(self, cfg: StackConfig, policies: PolicySet | None = None, inventory: Inventory | None = None):
+        """The stack `cfg` as its builders declare it; or, given `policies` and `inventory` (a live
+        cluster's, netpol.live), those in force, with `cfg` still naming the stack's namespaces."""
         self.cfg = cfg
-        self.inventory = inventory_for(cfg)
-        self.policies = policy_set([m.body for m in build_manifests(cfg)], f"stack {cfg.stack}")
+        self.inventory = inventory_for(cfg) if inventory is None else inventory
+        self.policies = (PolicySet.from_built([m.body for m in build_manifests(cfg)], cache=COMPILED,
+                                               source=f"stack {cfg.stack}")
+                         if policies is None else policies)
         self.peers = PeerResolver(cfg, self.inventory)
         self._endpoints: dict[str, Any] = {}
 
@@ -306,9 +285,11 @@ class World:
 class Verifier:
     """Worlds per distinct change (the base stack is `NO_CHANGE`), built lazily and cached."""
 
-    def __init__(self, cfg: StackConfig):
+    def __init__(self, cfg: StackConfig, base: World | None = None):
+        """`base`: the world fixes are compared against (default: the stack `cfg` as declared; a live
+        cluster's World for `netpol triage --kubeconfig`). Every change is still applied to `cfg`."""
         self.cfg = cfg
-        self._worlds: dict[Change, World] = {}
+        self._worlds: dict[Change, World] = {} if base is None else {NO_CHANGE: base}
         self._check_results: dict[tuple[Change, str], dict[str, bool]] = {}
 
     @property
