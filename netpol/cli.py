@@ -2,12 +2,18 @@
 
 Exit codes (a stable contract): 0 success / ALLOWED / clean, 1 DENIED or mandatory violations,
 2 bad input (config, files, arguments), 3 `diff` opened a flow to world or a shared resource.
+
+Output format: one option on every command that has more than one, `--output/-o text|json|markdown`
+(`kubectl -o`, `helm -o`, `cilium -o`); each command accepts the formats it has (markdown: matrix,
+triage, diff). The earlier `--json` / `--markdown` flags are hidden aliases, kept for one release.
+`render` has one format and keeps `-o` for `--out DIR` (the folder it writes), as before.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +37,46 @@ KubeconfigOpt = typer.Option(None, "--kubeconfig", metavar="PATH", help="Read th
 ContextOpt = typer.Option(None, "--context", metavar="NAME", help="Read the live cluster of this kubeconfig context")
 LiveNamespaceOpt = typer.Option(None, "--namespace", metavar="NS", help="With --kubeconfig/--context: read only this namespace's "
                                 "pods and policies (repeatable; cluster-wide policies are always read)")
+
+
+class Output(str, Enum):
+    """--output of the commands with a Markdown form (matrix, triage, diff)."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class TextOrJson(str, Enum):
+    """--output of the commands without one."""
+
+    text = "text"
+    json = "json"
+
+
+def _output_opt(formats: type[Enum]):
+    names = "|".join(f.value for f in formats)
+    return typer.Option(None, "--output", "-o", case_sensitive=False, show_default=False,
+                        help=f"Output format: {names} (default: text)")
+
+
+OutputOpt = _output_opt(Output)
+TextOrJsonOpt = _output_opt(TextOrJson)
+# Deprecated spellings of --output (hidden; kept for one release).
+JsonFlag = typer.Option(False, "--json", hidden=True, help="Deprecated: use --output json")
+MarkdownFlag = typer.Option(False, "--markdown", hidden=True, help="Deprecated: use --output markdown")
+
+
+def _format(formats: type[Enum], output: Optional[Enum], as_json: bool = False, markdown: bool = False) -> str:
+    """The one output format of --output and the deprecated --json / --markdown; two that disagree
+    are bad input (exit 2)."""
+    given = [f"--output {output.value}"] if output is not None else []
+    given += [flag for flag, on in (("--json", as_json), ("--markdown", markdown)) if on]
+    wanted = {g.rsplit(" ", 1)[-1].lstrip("-") for g in given}
+    if len(wanted) > 1:
+        _fail(ValueError(f"{' and '.join(given)} ask for different output formats: give one "
+                         f"--output {'|'.join(f.value for f in formats)}"))
+    return wanted.pop() if wanted else "text"
 
 
 def _live(kubeconfig: Optional[Path], context: Optional[str], namespace: Optional[list[str]]):
@@ -74,9 +120,11 @@ def render(stack: str = StackOpt, out_dir: Path = typer.Option(..., "--out", "-o
 
 
 @app.command()
-def preview(stack: str = StackOpt, as_json: bool = typer.Option(False, "--json")):
+def preview(stack: str = StackOpt, output: Optional[TextOrJson] = TextOrJsonOpt, as_json: bool = JsonFlag):
     """The table of every object the stack declares (kind, namespace, name, component) and totals."""
     from netpol.stack import load, manifests_for
+
+    as_json = _format(TextOrJson, output, as_json) == "json"
 
     try:
         loaded = load(stack)
@@ -115,7 +163,8 @@ def check(
     manifests: Optional[Path] = typer.Option(None, "--manifests", help="Check any YAML tree (resource rules)"),
     stack_rules: bool = typer.Option(False, "--stack-rules", help="With --manifests: add the stack rules"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints for the reachability invariants"),
-    as_json: bool = typer.Option(False, "--json"),
+    output: Optional[TextOrJson] = TextOrJsonOpt,
+    as_json: bool = JsonFlag,
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
@@ -124,6 +173,7 @@ def check(
     --kubeconfig/--context). Exit 1 on a mandatory violation, 2 on bad input."""
     from netpol.commands.check import check_command
 
+    as_json = _format(TextOrJson, output, as_json) == "json"
     _exit(check_command(stack, manifests, stack_rules, inventory, as_json, live=_live(kubeconfig, context, namespace)))
 
 
@@ -136,7 +186,8 @@ def reach(
     stack: Optional[str] = typer.Option(None, "--stack", "-s"),
     policies: Optional[Path] = typer.Option(None, "--policies", help="Any folder of Cilium policy YAML"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="Endpoints file (with --policies)"),
-    as_json: bool = typer.Option(False, "--json"),
+    output: Optional[TextOrJson] = TextOrJsonOpt,
+    as_json: bool = JsonFlag,
     queries: Optional[Path] = typer.Option(
         None, "--queries", help="Batch: one 'FROM TO PORT/PROTO' per line (# comments); prints "
         "'FROM TO PORT/PROTO ALLOWED|DENIED' per line, the format tools/cilium-verdict prints"),
@@ -149,10 +200,12 @@ def reach(
     With --queries FILE (instead of --from/--to/--port): exit 0 when every line was evaluated, whatever the verdicts; 2 on bad input."""
     from netpol.commands.reach import queries_command, reach_command
 
+    as_json = _format(TextOrJson, output, as_json) == "json"
     live = _live(kubeconfig, context, namespace)
     if queries is not None:
         if src is not None or dst is not None or port is not None or as_json:
-            _fail(ValueError("--queries replaces --from/--to/--port (and --json): give one or the other"))
+            _fail(ValueError("--queries replaces --from/--to/--port (and --output json: its answers are "
+                             "cilium-verdict's text lines): give one or the other"))
         _exit(queries_command(policies, inventory, stack, queries, live=live))
     missing = [f for f, v in (("--from", src), ("--to", dst), ("--port", port)) if v is None]
     if missing:
@@ -181,8 +234,9 @@ def explain(
 @app.command()
 def matrix(
     stack: str = StackOpt,
-    as_json: bool = typer.Option(False, "--json"),
-    markdown: bool = typer.Option(False, "--markdown"),
+    output: Optional[Output] = OutputOpt,
+    as_json: bool = JsonFlag,
+    markdown: bool = MarkdownFlag,
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
@@ -191,7 +245,8 @@ def matrix(
     cluster's policies and pods)."""
     from netpol.commands.matrix import matrix_command
 
-    _exit(matrix_command(stack, as_json, markdown, live=_live(kubeconfig, context, namespace)))
+    fmt = _format(Output, output, as_json, markdown)
+    _exit(matrix_command(stack, fmt == "json", fmt == "markdown", live=_live(kubeconfig, context, namespace)))
 
 
 @app.command()
@@ -202,8 +257,9 @@ def triage(
     stack: Optional[str] = typer.Option(None, "--stack", "-s", help="Stack name (reads Pulumi.<stack>.yaml)"),
     policies: Optional[Path] = typer.Option(None, "--policies", help="Any cluster: a folder of its policy YAML"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="Any cluster: its endpoints (with --policies)"),
-    as_json: bool = typer.Option(False, "--json"),
-    markdown: bool = typer.Option(False, "--markdown"),
+    output: Optional[Output] = OutputOpt,
+    as_json: bool = JsonFlag,
+    markdown: bool = MarkdownFlag,
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
@@ -213,7 +269,8 @@ def triage(
     fixes still verified on the stack), policy changes with --policies DIR --inventory FILE."""
     from netpol.commands.triage import triage_command
 
-    _exit(triage_command(stack, flows or ["-"], as_json, markdown, live=_live(kubeconfig, context, namespace),
+    fmt = _format(Output, output, as_json, markdown)
+    _exit(triage_command(stack, flows or ["-"], fmt == "json", fmt == "markdown", live=_live(kubeconfig, context, namespace),
                          policies=policies, inventory=inventory))
 
 
@@ -222,11 +279,13 @@ def verify(
     stack: str = StackOpt,
     namespace: str = typer.Argument(..., help="App namespace"),
     flows: Optional[str] = typer.Argument(None, help="hubble flows to compare; - for stdin"),
-    as_json: bool = typer.Option(False, "--json"),
+    output: Optional[TextOrJson] = TextOrJsonOpt,
+    as_json: bool = JsonFlag,
 ):
     """What a namespace should allow and deny, the hubble commands that check it, and bugs/leaks in flows."""
     from netpol.commands.triage import verify_command
 
+    as_json = _format(TextOrJson, output, as_json) == "json"
     _exit(verify_command(stack, namespace, flows, as_json))
 
 
@@ -238,11 +297,13 @@ def profile(
     namespace: Optional[str] = typer.Option(None, "--namespace", "-n"),
     from_flows: Optional[str] = typer.Option(None, "--from-flows", help="Suggest from observed flows"),
     stack: Optional[str] = typer.Option(None, "--stack", "-s"),
-    as_json: bool = typer.Option(False, "--json"),
+    output: Optional[TextOrJson] = TextOrJsonOpt,
+    as_json: bool = JsonFlag,
 ):
     """The profile decision tree, or a suggestion from observed flows."""
     from netpol.commands.triage import profile_command
 
+    as_json = _format(TextOrJson, output, as_json) == "json"
     _exit(profile_command(internet, internal, external_apis, namespace, from_flows, stack, as_json))
 
 
@@ -254,13 +315,15 @@ def diff(
     base_dir: Optional[Path] = typer.Option(None, "--base-dir", help="rendered manifest tree (instead of --base)"),
     head_dir: Optional[Path] = typer.Option(None, "--head-dir", help="rendered manifest tree (instead of --head)"),
     inventory: Optional[Path] = typer.Option(None, "--inventory", help="endpoints, with --base-dir/--head-dir"),
-    as_json: bool = typer.Option(False, "--json"),
-    markdown: bool = typer.Option(False, "--markdown"),
+    output: Optional[Output] = OutputOpt,
+    as_json: bool = JsonFlag,
+    markdown: bool = MarkdownFlag,
 ):
     """Flows a change opens and closes. Exit 3 when it opens a flow to world or a shared resource."""
     from netpol.commands.diff import diff_command
 
-    _exit(diff_command(stack, base, head, base_dir, head_dir, inventory, as_json, markdown))
+    fmt = _format(Output, output, as_json, markdown)
+    _exit(diff_command(stack, base, head, base_dir, head_dir, inventory, fmt == "json", fmt == "markdown"))
 
 
 def main() -> None:  # pragma: no cover

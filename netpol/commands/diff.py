@@ -1,7 +1,7 @@
 """`netpol diff`: the flows a change opens and closes.
 
-    netpol diff --stack S --base REV [--head REV] [--json|--markdown]
-    netpol diff --stack S --base-dir DIR --head-dir DIR --inventory FILE [--json|--markdown]
+    netpol diff --stack S --base REV [--head REV] [-o text|json|markdown]
+    netpol diff --stack S --base-dir DIR --head-dir DIR --inventory FILE [-o text|json|markdown]
 
 Exit codes: 0 (no opened flow needs approval; also when nothing changed), 3 (an opened flow reaches
 the internet, kube-apiserver or a shared resource: CI requires an extra approval), 2 bad input.
@@ -26,7 +26,7 @@ def _error(msg: str) -> int:
 def diff_command(stack: str | None, base: str | None, head: str | None, base_dir: Path | None,
                  head_dir: Path | None, inventory: Path | None, as_json: bool = False,
                  markdown: bool = False) -> int:
-    """Print the diff (text, --json or --markdown); return 0, 3 (needs approval) or 2 (bad input)."""
+    """Print the diff (text, JSON or Markdown); return 0, 3 (needs approval) or 2 (bad input)."""
     from netpol.diff import DiffError, diff_dirs, diff_stack
     from netpol.diff import report
 

@@ -61,7 +61,7 @@ def test_diff_runs_for_every_stack_against_the_target_branch():
     run = "\n".join(s.get("run", "") for s in steps)
     assert "pip install --quiet -e ." in run
     assert job["env"]["BASE_REF"] == "${{ github.base_ref }}" and job["env"]["STACK"] == "${{ matrix.stack }}"
-    assert '.venv/bin/netpol diff --stack "$STACK" --base "origin/$BASE_REF" --markdown' in run
+    assert '.venv/bin/netpol diff --stack "$STACK" --base "origin/$BASE_REF" --output markdown' in run
     assert '>> "$GITHUB_STEP_SUMMARY"' in run
     assert '[ "$code" -eq 3 ]' in run  # flagged, not failed: the approval job gates it
 
