@@ -8,6 +8,8 @@ from netpol.config import build_config
 from netpol.pulumi_config import read_pulumi_config
 
 stack = pulumi.get_stack()
+# Config through pulumi.Config("netpol") (netpol/pulumi_config.py): what the engine passed, project
+# defaults included; the offline commands read the same files themselves (netpol.config.load_config).
 loaded = build_config(stack, f"Pulumi.{stack}.yaml", read_pulumi_config())  # raises before any resource
 for warning in loaded.warnings:
     pulumi.log.warn(warning)
