@@ -42,8 +42,9 @@ PATCH_FORCE = "pulumi.com/patchForce"
 class KubernetesObject(pulumi.CustomResource):
     """A Kubernetes custom resource given as a whole manifest."""
 
-    def __init__(self, resource_name: str, body: dict, opts: pulumi.ResourceOptions):
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
+    def __init__(self, resource_name: str, body: dict, opts: pulumi.ResourceOptions, merged: bool = False):
+        if not merged:  # `merged`: the caller's options already carry the provider plugin's version
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
         super().__init__(f"kubernetes:{body['apiVersion']}:{body['kind']}", resource_name, dict(body), opts)
 
 
@@ -64,8 +65,19 @@ class ManifestComponent(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=component_aliases(name)))
         super().__init__(self.TYPE, name, None, opts)
         self.objects: list[pulumi.Resource] = []
+        # The options every child shares, built once per component (the SDK copies the options it is
+        # given before changing anything); an object moved from another component gets its own.
+        child = pulumi.ResourceOptions(parent=self, provider=provider, aliases=[])
+        namespace_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True))
+        object_opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
         for m in manifests:
-            child = pulumi.ResourceOptions(parent=self, provider=provider, aliases=object_aliases(m.resource_name))
+            moved = object_aliases(m.resource_name)
+            if moved:
+                mine = pulumi.ResourceOptions(parent=self, provider=provider, aliases=moved)
+                ns_opts = pulumi.ResourceOptions.merge(mine, pulumi.ResourceOptions(retain_on_delete=True))
+                obj_opts = pulumi.ResourceOptions.merge(mine, pulumi.ResourceOptions(version=k8s_utilities.get_version()))
+            else:
+                mine, ns_opts, obj_opts = child, namespace_opts, object_opts
             if m.kind == "Namespace" and direct:
                 meta = m.body["metadata"]
                 res = k8s.core.v1.NamespacePatch(
@@ -74,19 +86,19 @@ class ManifestComponent(pulumi.ComponentResource):
                         name=meta["name"], labels=meta.get("labels"),
                         annotations={**(meta.get("annotations") or {}), PATCH_FORCE: "true"},
                     ),
-                    opts=child,
+                    opts=mine,
                 )
             elif m.kind == "Namespace":
                 meta = m.body["metadata"]
-                res = k8s.core.v1.Namespace(
-                    m.resource_name,
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=meta["name"], labels=meta.get("labels"), annotations=meta.get("annotations")
-                    ),
-                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)),
-                )
+                # the metadata as the plain dict the typed ObjectMetaArgs would serialize to (fields
+                # left unset are not sent): the SDK serializes a dict without the input-type walk
+                metadata = {"name": meta["name"]}
+                for key in ("annotations", "labels"):
+                    if meta.get(key) is not None:
+                        metadata[key] = meta[key]
+                res = k8s.core.v1.Namespace(m.resource_name, metadata=metadata, opts=ns_opts)
             else:
-                res = KubernetesObject(m.resource_name, m.body, child)
+                res = KubernetesObject(m.resource_name, m.body, obj_opts, merged=True)
             self.objects.append(res)
         self.register_outputs({"count": len(self.objects)})
 

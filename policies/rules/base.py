@@ -122,7 +122,7 @@ class Guardrail:
 
 def meta(m: Mapping[str, Any]) -> Mapping[str, Any]:
     md = m.get("metadata")
-    return md if isinstance(md, Mapping) else {}
+    return md if type(md) is dict or isinstance(md, Mapping) else {}  # dict first: the ABC check is slow
 
 
 def name_of(m: Mapping[str, Any]) -> str:
@@ -137,12 +137,12 @@ def namespace_of(m: Mapping[str, Any]) -> str:
 
 def labels_of(m: Mapping[str, Any]) -> Mapping[str, Any]:
     lab = meta(m).get("labels")
-    return lab if isinstance(lab, Mapping) else {}
+    return lab if type(lab) is dict or isinstance(lab, Mapping) else {}
 
 
 def annotations_of(m: Mapping[str, Any]) -> Mapping[str, Any]:
     a = meta(m).get("annotations")
-    return a if isinstance(a, Mapping) else {}
+    return a if type(a) is dict or isinstance(a, Mapping) else {}
 
 
 def describe(m: Mapping[str, Any]) -> str:
