@@ -14,9 +14,15 @@ worst case for triage's byte pre-filter (every line is decoded).
 Timed, medians over `--runs` rounds (each round runs every contender once, interleaved), flows/s each:
 * jq 1.6, the runbook's expression (parenthesised for jq 1.6), output to /dev/null;
 * `triage()` in-process (read, group, classify, verify every fix with the engine);
-* the CLI, `netpol triage --stack dev FILE --json` (interpreter start and imports included);
+* the CLI, `netpol triage --stack dev FILE --json` (interpreter start and imports included), run as
+  an installed package runs: with its modules' bytecode cached (pip compiles it at install; here a
+  private `PYTHONPYCACHEPREFIX`, written by a warm-up run). A checkout run under
+  `PYTHONDONTWRITEBYTECODE=1` recompiles every module at each start: printed as its own row;
+* the CLI's fixed cost: the same command on a one-flow file (start-up, stack load, one group);
 * floors: `orjson.loads` of every line (the previous reader's parser), and the new decoder alone
   (msgspec Structs of the fields triage reads, every line decoded, nothing folded).
+Wall seconds and, for the subprocesses (jq, the CLI), CPU seconds (user + system, from
+RUSAGE_CHILDREN): on a shared machine the CPU ratio is the steadier of the two.
 Then, once each: the capture zstd- and gzip-compressed and piped through stdin (in process, flows/s
 and MB/s of JSON per core). Ratio = jq seconds / contender seconds (targets: >= 6x in process, >= 4x
 CLI). Peak memory (ru_maxrss of the CLI process, via RUSAGE_CHILDREN in a fresh wrapper process)
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,6 +60,7 @@ JQ_EXPR = ('{src: (.source.namespace + "/" + .source.pod_name), '
            'port: (.l4.TCP.destination_port // .l4.UDP.destination_port)}')
 NETPOL = ROOT / ".venv" / "bin" / "netpol"
 PYTHON = ROOT / ".venv" / "bin" / "python"
+PYCACHE = Path(tempfile.gettempdir()) / "netpol-bench-pycache"  # the CLI's bytecode, as installed
 
 
 def scenarios(cfg):
@@ -116,16 +124,38 @@ def generate(cfg, n: int, path: Path, *, drops_only: bool) -> dict:
     return counts
 
 
-def interleaved(fns, runs: int) -> list[float]:
-    """Median seconds of each function, run in rounds (jq, triage, CLI, ... then again) so that a
-    drift of the machine's speed during the run hits every contender alike."""
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def interleaved(fns, runs: int) -> tuple[list[float], list[float]]:
+    """Median wall seconds and median CPU seconds of child processes (0 for in-process contenders)
+    of each function, run in rounds (jq, triage, CLI, ... then again) so that a drift of the
+    machine's speed during the run hits every contender alike."""
     times: list[list[float]] = [[] for _ in fns]
+    cpus: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
         for i, fn in enumerate(fns):
+            c = _children_cpu()
             t = time.perf_counter()
             fn()
             times[i].append(time.perf_counter() - t)
-    return [statistics.median(t) for t in times]
+            cpus[i].append(_children_cpu() - c)
+    return [statistics.median(t) for t in times], [statistics.median(c) for c in cpus]
+
+
+def cli_env(*, bytecode: bool) -> dict[str, str]:
+    """The CLI's environment: as installed (bytecode cached under a private prefix) or as a checkout
+    under PYTHONDONTWRITEBYTECODE=1 (every module compiled at each start)."""
+    env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    else:
+        env.pop("PYTHONPYCACHEPREFIX", None)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
 
 
 def run_jq(path: Path) -> None:
@@ -165,9 +195,9 @@ def run_decoder_only(path: Path) -> None:
                 dec(line)
 
 
-def run_cli(path: Path) -> None:
+def run_cli(path: Path, *, bytecode: bool = True) -> None:
     subprocess.run([str(NETPOL), "triage", "--stack", "dev", str(path), "--json"], stdout=subprocess.DEVNULL,
-                   check=True, cwd=ROOT)
+                   check=True, cwd=ROOT, env=cli_env(bytecode=bytecode))
 
 
 def peak_rss_mb(path: Path) -> float:
@@ -176,7 +206,7 @@ def peak_rss_mb(path: Path) -> float:
             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     out = subprocess.run([str(PYTHON), "-c", code, str(NETPOL), "triage", "--stack", "dev", str(path), "--json"],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=cli_env(bytecode=True))
     return int(out.stdout.strip()) / 1024  # Linux: KiB
 
 
@@ -233,18 +263,28 @@ def bench_file(cfg, label: str, n: int, runs: int, tmp: Path, *, drops_only: boo
     print(f"\n== {label}: {n:,} flows, {size / 1e6:.0f} MB ({size / n:.0f} B/flow), generated in {gen:.1f}s; "
           f"forwarded {counts['FORWARDED']:,}, dropped {counts['DROPPED']:,}, replies {counts['replies']:,}")
     findings = run_inproc(cfg, path, verifier)  # warm-up (page cache, imports)
-    jq, inproc, cli, floor_oj, floor_dec = interleaved(
+    one = head(path, tmp / f"one-{label}.json", 1)
+    run_cli(one)  # warm-up: writes the CLI's bytecode cache
+    (jq, inproc, cli, cli_nobc, cli_one, floor_oj, floor_dec), cpu = interleaved(
         [lambda: run_jq(path), lambda: run_inproc(cfg, path, verifier), lambda: run_cli(path),
+         lambda: run_cli(path, bytecode=False), lambda: run_cli(one),
          lambda: run_orjson_only(path), lambda: run_decoder_only(path)], runs)
-    rows = [("jq 1.6 (runbook expression)", jq), ("netpol triage, in-process", inproc),
-            ("netpol triage --json, CLI", cli), ("(floor: orjson.loads only)", floor_oj),
-            ("(floor: new decoder only)", floor_dec)]
-    print(f"{'':40} {'median s':>9} {'flows/s':>10} {'vs jq':>7}")
-    for name, secs in rows:
-        print(f"{name:40} {secs:9.3f} {n / secs:10,.0f} {jq / secs:6.1f}x")
+    rows = [("jq 1.6 (runbook expression)", jq, cpu[0]), ("netpol triage, in-process", inproc, None),
+            ("netpol triage --json, CLI", cli, cpu[2]),
+            ("  CLI, no bytecode cache", cli_nobc, cpu[3]),
+            ("  CLI fixed cost (a one-flow file)", cli_one, cpu[4]),
+            ("(floor: orjson.loads only)", floor_oj, None),
+            ("(floor: new decoder only)", floor_dec, None)]
+    print(f"{'':40} {'median s':>9} {'flows/s':>10} {'vs jq':>7} {'CPU s':>7} {'vs jq CPU':>9}")
+    for name, secs, c in rows:
+        cpu_cols = f" {c:7.3f} {cpu[0] / c:8.1f}x" if c else ""
+        if name.startswith("  CLI fixed"):
+            print(f"{name:40} {secs:9.3f} {'':10} {'':7}{cpu_cols}")
+            continue
+        print(f"{name:40} {secs:9.3f} {n / secs:10,.0f} {jq / secs:6.1f}x{cpu_cols}")
     print(f"triage found {findings} drop groups (classified, each fix verified with the engine)")
     return {"path": path, "jq": n / jq, "inproc": n / inproc, "cli": n / cli, "ratio_inproc": jq / inproc,
-            "ratio_cli": jq / cli, "mb_s": size / inproc / 1e6}
+            "ratio_cli": jq / cli, "ratio_cli_cpu": cpu[0] / cpu[2], "mb_s": size / inproc / 1e6}
 
 
 def main() -> int:
@@ -290,6 +330,7 @@ def main() -> int:
         met = r["ratio_inproc"] >= 6 and r["ratio_cli"] >= 4
         ok = ok and met
         print(f"  {name}: in-process {r['ratio_inproc']:.1f}x, CLI {r['ratio_cli']:.1f}x jq "
+              f"(CPU {r['ratio_cli_cpu']:.1f}x) "
               f"({r['jq']:,.0f} jq flows/s; triage {r['inproc']:,.0f} flows/s = {r['mb_s']:.0f} MB/s of JSON on "
               f"one core): {'met' if met else 'NOT met'}")
     print(f"  memory: {small:.0f} -> {big:.0f} MB: {'met' if mem_ok else 'NOT met'}")
