@@ -195,32 +195,24 @@ def unchecked_kinds(tree: ManifestTree) -> dict[str, list[str]]:
 # --- the stack path ----------------------------------------------------------------------------
 
 def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
-    try:
-        from netpol.stack import load_stack, stack_manifests
-    except ImportError as e:  # pragma: no cover - during development only
-        raise CheckInputError(f"--stack is not available in this build ({e}); use --manifests DIR") from None
     from netpol.config import ConfigError
+    from netpol.stack import load_stack, stack_manifests
 
     try:
         cfg = load_stack(stack)
         manifests = stack_manifests(stack)
     except ConfigError as e:
         raise CheckInputError("stack config error:\n  " + "\n  ".join(str(p) for p in e.problems)) from None
-    platform = dict(getattr(cfg, "platformNamespaces", {}) or {})
-    gitops = getattr(cfg, "applyMode", "gitops") == "gitops"
-    render_dir = None
-    if gitops:
-        try:
-            render_dir = str(cfg.render_dir) or f"rendered/{stack}"
-        except Exception:  # noqa: BLE001
-            render_dir = f"rendered/{stack}"
+    platform = dict(cfg.platformNamespaces)
+    gitops = cfg.applyMode == "gitops"
+    render_dir = str(cfg.render_dir) if gitops else None
     provider = ProviderInfo(
         urn="", name=f"kubernetes ({'gitops' if gitops else 'direct'})", render_dir=render_dir,
-        context=None if gitops else getattr(cfg, "kubeContext", None), users=tuple(range(len(manifests))))
+        context=None if gitops else cfg.kubeContext, users=tuple(range(len(manifests))))
     base = Context()
     ctx = Context(
         platform_namespaces=frozenset(platform) or base.platform_namespaces,
-        mesh_namespaces=frozenset(ns for ns, p in platform.items() if getattr(p, "mesh", False)),
+        mesh_namespaces=frozenset(ns for ns, p in platform.items() if p.mesh),
         direct_apply_stacks=frozenset(DEFAULT_DIRECT_APPLY_STACKS),
         stack=stack,
         providers=(provider,),

@@ -49,19 +49,15 @@ def load_inputs(policies: Path | None, inventory: Path | None, stack: str | None
     if stack is not None:
         if policies is not None or inventory is not None:
             raise ReachInputError("give either --stack STACK or --policies DIR --inventory FILE, not both")
-        try:
-            from netpol.stack import stack_inputs
-        except ImportError as e:
-            raise ReachInputError(f"--stack is not available in this build ({e}); use --policies DIR "
-                                  "--inventory FILE") from None
+        from netpol.config import ConfigError
+        from netpol.stack import stack_inputs
+
         try:
             manifests, inv = stack_inputs(stack)
         except ReachInputError:
             raise
-        except Exception as e:  # the stack's own config errors (netpol.config.ConfigError, exit 2)
-            if getattr(e, "exit_code", None) == 2 or isinstance(e, (OSError, ValueError)):
-                raise ReachInputError(f"stack {stack!r}: {e}") from None
-            raise
+        except (ConfigError, OSError, ValueError) as e:  # the stack's own config errors: exit 2
+            raise ReachInputError(f"stack {stack!r}: {e}") from None
         return PolicySet.from_manifests(manifests, source=f"stack {stack}"), inv
     missing = [flag for flag, v in (("--policies DIR", policies), ("--inventory FILE", inventory)) if v is None]
     if missing:
@@ -106,7 +102,7 @@ def meaning_notes(verdict: Verdict, ps: PolicySet) -> list[str]:
     out: list[str] = []
     for side in (verdict.egress, verdict.ingress):
         out += [n for n in side.notes if any(m in n for m in MEANING_MARKERS)]
-    report = getattr(ps, "load_report", None)
+    report = ps.load_report
     if report is not None:
         out += [f"left out of the verdict (invalid): {i}" for i in report.invalid]
         out += [f"not read: {u}" for u in report.unreadable]

@@ -97,7 +97,7 @@ def _unexplained(r: TriageReport) -> list[tuple[str, int, str, str]]:
 
 
 def _title(r: TriageReport, q: str) -> str:
-    return f"stack {q}{r.stack}{q}" if getattr(r, "kind", "stack") == "stack" else f"{q}{r.stack}{q}"
+    return f"stack {q}{r.stack}{q}" if r.kind == "stack" else f"{q}{r.stack}{q}"
 
 
 def _md(s: Any) -> str:
