@@ -32,7 +32,6 @@ from netpol.triage.flows import RESERVED_IDENTITIES, RawGroup, ReadStats, merge_
 from netpol.triage.peers import ENTITY_PRIORITY, LOCAL_IDENTITY_MIN, Peer, parse_labels
 
 NS_LABEL = "k8s:io.kubernetes.pod.namespace"
-ENGINE_PROTOCOLS = PROTOCOLS
 ENTITIES = frozenset(RESERVED_IDENTITIES.values())  # the entities a Hubble peer is named by
 
 
@@ -218,7 +217,7 @@ class PolicyTriage:
         def unknown(why: str) -> Finding:
             return Finding(g, "unknown", Fix(namespace=ns), False, f"{why} Narrow it down: {hubble}", hubble)
 
-        if g.protocol not in ENGINE_PROTOCOLS:
+        if g.protocol not in PROTOCOLS:
             return unknown(f"{g.protocol or 'no L4'} traffic: the engine models TCP/UDP/SCTP ports only.")
         missing = [p.label for p, s in ((g.source, src), (g.destination, dst)) if s is None]
         if missing:
