@@ -294,16 +294,3 @@ def test_the_same_revision_twice_is_built_once_and_changes_nothing(repo):
     r = diff_stack("dev", "HEAD", "main", root=repo)
     assert (r.opened, r.closed, r.exit_code) == ([], [], 0)
     assert r.base.startswith("HEAD (") and r.head.startswith("main (")
-
-
-def test_a_revision_without_the_reachability_inventory_still_diffs(repo):
-    """An older revision (before the reach package) builds its manifests with its own code; its
-    inventory is then derived from its config by the running code."""
-    import shutil
-
-    shutil.rmtree(repo / "netpol" / "reach")
-    commit(repo, "before reachability")
-    git(repo, "checkout", "-q", "HEAD~1", "--", "netpol/reach")
-    edit_stack(repo, _dashboard_standard)
-    r = diff_stack("dev", "HEAD", root=repo)
-    assert flows(r.opened) == DASHBOARD_STANDARD_OPENED and r.closed == []
