@@ -14,7 +14,7 @@ worst case for triage's byte pre-filter (every line is decoded).
 Timed, medians over `--runs` rounds (each round runs every contender once, interleaved), flows/s each:
 * jq 1.6, the runbook's expression (parenthesised for jq 1.6), output to /dev/null;
 * `triage()` in-process (read, group, classify, verify every fix with the engine);
-* the CLI, `netpol triage --stack dev FILE --json` (interpreter start and imports included), run as
+* the CLI, `netpol triage --stack dev FILE -o json` (interpreter start and imports included), run as
   an installed package runs: with its modules' bytecode cached (pip compiles it at install; here a
   private `PYTHONPYCACHEPREFIX`, written by a warm-up run). A checkout run under
   `PYTHONDONTWRITEBYTECODE=1` recompiles every module at each start: printed as its own row;
@@ -196,7 +196,7 @@ def run_decoder_only(path: Path) -> None:
 
 
 def run_cli(path: Path, *, bytecode: bool = True) -> None:
-    subprocess.run([str(NETPOL), "triage", "--stack", "dev", str(path), "--json"], stdout=subprocess.DEVNULL,
+    subprocess.run([str(NETPOL), "triage", "--stack", "dev", str(path), "-o", "json"], stdout=subprocess.DEVNULL,
                    check=True, cwd=ROOT, env=cli_env(bytecode=bytecode))
 
 
@@ -205,7 +205,7 @@ def peak_rss_mb(path: Path) -> float:
     code = ("import resource, subprocess, sys; "
             "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([str(PYTHON), "-c", code, str(NETPOL), "triage", "--stack", "dev", str(path), "--json"],
+    out = subprocess.run([str(PYTHON), "-c", code, str(NETPOL), "triage", "--stack", "dev", str(path), "-o", "json"],
                          capture_output=True, text=True, check=True, cwd=ROOT, env=cli_env(bytecode=True))
     return int(out.stdout.strip()) / 1024  # Linux: KiB
 
@@ -270,7 +270,7 @@ def bench_file(cfg, label: str, n: int, runs: int, tmp: Path, *, drops_only: boo
          lambda: run_cli(path, bytecode=False), lambda: run_cli(one),
          lambda: run_orjson_only(path), lambda: run_decoder_only(path)], runs)
     rows = [("jq 1.6 (runbook expression)", jq, cpu[0]), ("netpol triage, in-process", inproc, None),
-            ("netpol triage --json, CLI", cli, cpu[2]),
+            ("netpol triage -o json, CLI", cli, cpu[2]),
             ("  CLI, no bytecode cache", cli_nobc, cpu[3]),
             ("  CLI fixed cost (a one-flow file)", cli_one, cpu[4]),
             ("(floor: orjson.loads only)", floor_oj, None),
@@ -321,7 +321,7 @@ def main() -> int:
         big_path = head(capture, tmp / "mem-big.json", args.memory_max)
         big = peak_rss_mb(big_path)
         big_path.unlink()
-        print(f"\npeak memory (ru_maxrss of `netpol triage --json`): 25,000 flows {small:.1f} MB, "
+        print(f"\npeak memory (ru_maxrss of `netpol triage -o json`): 25,000 flows {small:.1f} MB, "
               f"{args.memory_max:,} flows {big:.1f} MB (+{big - small:.1f} MB)")
     mem_ok = big < 100 and big - small < 10
     print(f"\nsummary (machine load average now {os.getloadavg()[0]:.1f}; targets: >= 6x jq in process, >= 4x CLI; "
