@@ -1,8 +1,10 @@
 """Reachability invariants: the promises of the architecture, proven with the engine (issue 8).
 
 Each invariant is a named check over (policies, inventory, expectations) and returns the flows that
-break it, each with the rule that decided it. The expectations come from a stack's config or, for
-policies this program did not write, from the inventory's namespace labels and the defaults.
+break it, each with the rule that decided it. The promises are the catalogue's (`netpol.catalogue`:
+each expected flow names the invariant that proves it, `proven_by`), read for the inventory's
+namespaces by their labels, with `Expectations` from a stack's config or, for policies this program
+did not write, the defaults.
 
 Evaluate per identity, not per namespace: two app namespaces whose labels differ only by values
 no policy mentions get the same verdicts (Cilium selects by labels only), so the checks run on one
@@ -13,17 +15,21 @@ value, or by living in it). At 1,000 namespaces this is a few hundred evaluation
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
-from netpol import labels as L
-from netpol.model import DEFAULT_SHARED_RESOURCES, SharedResource, StackConfig
-from netpol.profiles import PROFILES
+from netpol import catalogue as C
+from netpol.apis import CCNP, CNP
+from netpol.catalogue import Catalogue, ExpectedFlow, Expectations, Ref, WellKnown
+from netpol.labels import NAMESPACE_NAME_LABEL, access_label
 from netpol.reach import Endpoint, Inventory, PolicySet, Verdict
 from netpol.reach.endpoints import entity_endpoint, pod_endpoint
 
+__all__ = ["CHECKS", "INVARIANTS", "MAX_PER_INVARIANT", "Context", "Expectations", "Violation", "check_invariants",
+           "deciding_side", "grouped"]
+
 INVARIANTS: dict[str, str] = {
-    "dns-resolves": "every app namespace resolves DNS (53/UDP and 53/TCP to kube-dns)",
+    "dns-resolves": f"every app namespace resolves DNS ({' and '.join(map(str, C.DNS))} to kube-dns)",
     "prometheus-scrapes": "Prometheus reaches every namespace on its metrics ports",
     "gateway-ingress": "each gateway reaches exactly the app namespaces whose profile admits it, on the backend ports",
     "shared-access": "each access label opens its shared resource for the namespaces that carry it, and for no other app namespace",
@@ -31,38 +37,7 @@ INVARIANTS: dict[str, str] = {
     "world-egress": "no app namespace reaches world except on 443/TCP where its profile allows, or through its declared extras",
     "escape-hatch-own-side": "a namespace with enforcement=disabled is open on its own side only",
 }
-# Ports probed where the promise is "nothing else": app→world, and (fewer: it is quadratic in the
-# number of identity classes) app↔app.
-PROBE_PORTS = ((80, "TCP"), (443, "TCP"), (8080, "TCP"), (5432, "TCP"), (53, "UDP"), (22, "TCP"))
-APP_PROBE_PORTS = ((80, "TCP"), (443, "TCP"), (8080, "TCP"), (53, "UDP"))
 MAX_PER_INVARIANT = 25
-
-
-@dataclass
-class Expectations:
-    default_metrics_ports: list[int]
-    metrics_ports: dict[str, list[int]]  # namespace → ports (absent: the defaults)
-    gateway_ports: list[int]
-    shared: dict[str, SharedResource]
-    talks_to: set[tuple[str, str, int, str]] = field(default_factory=set)  # (src ns, dst ns, port, proto)
-    world_egress: dict[str, set[tuple[int, str]]] = field(default_factory=dict)  # app ns → declared world ports
-
-    @classmethod
-    def from_stack(cls, cfg: StackConfig) -> "Expectations":
-        talks = {(src, t.namespace, p.port, p.protocol)
-                 for src, rules in cfg.all_namespaces().items() for t in rules.talksTo for p in t.ports}
-        world = {ns: {(p.port, p.protocol) for r in a.egress if r.entity == "world" for p in r.ports}
-                 for ns, a in cfg.namespaces.items()}
-        return cls(list(cfg.metricsPorts), {ns: cfg.metrics_ports_for(ns) for ns in cfg.all_namespaces()},
-                   list(cfg.gatewayPorts), dict(cfg.sharedResources), talks, world)
-
-    @classmethod
-    def defaults(cls) -> "Expectations":
-        return cls(list(L.DEFAULT_METRICS_PORTS), {}, list(L.DEFAULT_GATEWAY_PORTS),
-                   {k: SharedResource.model_validate(v) for k, v in DEFAULT_SHARED_RESOURCES.items()})
-
-    def metrics_for(self, ns: str) -> list[int]:
-        return self.metrics_ports.get(ns, self.default_metrics_ports)
 
 
 @dataclass(frozen=True)
@@ -115,9 +90,9 @@ def _literals(docs: Iterable[Mapping]) -> tuple[set[str], set[str]]:
                 walk(x)
 
     for d in docs:
-        if not isinstance(d, Mapping) or d.get("kind") not in (L.CNP, L.CCNP):
+        if not isinstance(d, Mapping) or d.get("kind") not in (CNP, CCNP):
             continue
-        if d.get("kind") == L.CNP:
+        if d.get("kind") == CNP:
             cnp_namespaces.add(str((d.get("metadata") or {}).get("namespace") or ""))
         walk({k: v for k, v in d.items() if k in ("spec", "specs")})
     return values, cnp_namespaces
@@ -128,9 +103,9 @@ class Context:
 
     def __init__(self, policies: PolicySet, docs: list[Mapping], inventory: Inventory, exp: Expectations):
         self.ps, self.inv, self.exp = policies, inventory, exp
-        self.apps = sorted(ns for ns, lab in inventory.namespaces.items() if lab.get(L.PROFILE_LABEL) in PROFILES)
-        self.disabled = {ns for ns, lab in inventory.namespaces.items()
-                         if lab.get(L.ENFORCEMENT_LABEL) == L.ENFORCEMENT_DISABLED}
+        self.catalogue = Catalogue.for_inventory(inventory.namespaces, exp)
+        self.apps = self.catalogue.apps
+        self.disabled = {ns for ns, v in self.catalogue.views.items() if v.disabled}
         values, cnp_ns = _literals(docs)
         self.special = {ns for ns in inventory.namespaces if ns in values or ns in cnp_ns or ns in self.disabled}
         for p in inventory.pods:
@@ -145,7 +120,7 @@ class Context:
             if ns in self.special:
                 self.rep_of[ns] = ns
                 continue
-            key = (frozenset((k, v) for k, v in inventory.namespaces[ns].items() if k != "kubernetes.io/metadata.name"),
+            key = (frozenset((k, v) for k, v in inventory.namespaces[ns].items() if k != NAMESPACE_NAME_LABEL),
                    tuple(sorted(frozenset(p.labels) for p in inventory.pods_in(ns))))
             self.rep_of[ns] = classes.setdefault(key, ns)
         self.checked_apps = [ns for ns in self.apps if self.rep_of[ns] == ns]
@@ -171,6 +146,22 @@ class Context:
     def find(self, ns: str, selector: Mapping[str, str] | None = None) -> list[Endpoint]:
         return [e for e, p in zip(self.pods(ns), self.inv.pods_in(ns))
                 if all(p.labels.get(k) == v for k, v in (selector or {}).items())]
+
+    def endpoint(self, ref: Ref) -> Endpoint | None:
+        """The one endpoint a catalogue ref stands for (`catalogue.representative`), or the entity."""
+        if ref.kind == "entity":
+            return entity_endpoint(ref.name)
+        pod = C.representative(ref, self.inv) if ref.kind == "pods" else None
+        if pod is None:
+            return None
+        key = (pod.namespace, pod.name)
+        if key not in self._eps:
+            self._eps[key] = pod_endpoint(pod, self.inv)
+        return self._eps[key]
+
+    def promises(self, ns: str, invariant: str) -> list[ExpectedFlow]:
+        """The catalogue's promises of namespace `ns` that `invariant` proves."""
+        return [f for f in self.catalogue.flows(ns) if f.proven_by == invariant]
 
 
 Check = Callable[[Context], Iterable[Violation]]
@@ -205,152 +196,126 @@ def _missing(name: str, what: str) -> Violation:
     return Violation(name, "-", "-", None, f"cannot prove it: the inventory has no {what}")
 
 
+def _missing_well_known(ctx: Context, name: str, w: WellKnown, what: str) -> Violation | None:
+    if ctx.find(w.namespace, w.labels):
+        return None
+    return _missing(name, what)
+
+
+def _prove(ctx: Context, name: str, f: ExpectedFlow, src: Endpoint | None, dst: Endpoint | None) -> Iterable[Violation]:
+    """The broken ports of promise `f` between these endpoints."""
+    if src is None or dst is None:
+        return
+    why = f" ({f.why.detail})" if f.why.detail else ""
+    for p in f.ports:
+        if v := _expect(ctx, name, src, dst, p.port, p.protocol, f.allowed, why, serving_side=f.serving_side):
+            yield v
+
+
 def dns_resolves(ctx: Context) -> Iterable[Violation]:
-    dns = ctx.find(L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)
-    if not dns:
-        yield _missing("dns-resolves", f"kube-dns pod ({L.KUBE_DNS_NAMESPACE} {L.KUBE_DNS_LABELS})")
+    name, w = "dns-resolves", C.KUBE_DNS
+    if m := _missing_well_known(ctx, name, w, f"kube-dns pod ({w.namespace} {w.labels})"):
+        yield m
         return
     for ns in ctx.checked_apps:
+        promises = ctx.promises(ns, name)
         for src in ctx.pods(ns):
-            for proto in ("UDP", "TCP"):
-                if v := _expect(ctx, "dns-resolves", src, dns[0], L.DNS_PORT, proto, True):
-                    yield v
+            for f in promises:
+                yield from _prove(ctx, name, f, src, ctx.endpoint(f.dst))
 
 
 def prometheus_scrapes(ctx: Context) -> Iterable[Violation]:
-    prom = ctx.find(L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)
-    if not prom:
-        yield _missing("prometheus-scrapes", f"Prometheus pod ({L.PROMETHEUS_NAMESPACE} {L.PROMETHEUS_LABELS})")
+    name, w = "prometheus-scrapes", C.PROMETHEUS
+    if m := _missing_well_known(ctx, name, w, f"Prometheus pod ({w.namespace} {w.labels})"):
+        yield m
         return
     for ns in sorted(ctx.inv.namespaces):
         if ctx.rep_of[ns] != ns:
             continue
+        promises = ctx.promises(ns, name)
         for dst in ctx.pods(ns):
-            if dst == prom[0]:
-                continue
-            for port in ctx.exp.metrics_for(ns):
-                if v := _expect(ctx, "prometheus-scrapes", prom[0], dst, port, "TCP", True):
-                    yield v
+            for f in promises:
+                src = ctx.endpoint(f.src)
+                if dst != src:
+                    yield from _prove(ctx, name, f, src, dst)
 
 
 def gateway_ingress(ctx: Context) -> Iterable[Violation]:
-    for g in L.GATEWAYS:
-        gws = ctx.find(L.GATEWAY_NAMESPACE, {L.GATEWAY_NAME_LABEL: g})
-        if not gws:
-            yield _missing("gateway-ingress", f"{g} gateway pod ({L.GATEWAY_NAMESPACE} {L.GATEWAY_NAME_LABEL}={g})")
+    name = "gateway-ingress"
+    for g, w in C.GATEWAYS.items():
+        labels = " ".join(f"{k}={v}" for k, v in w.selector)
+        if m := _missing_well_known(ctx, name, w, f"{g} gateway pod ({w.namespace} {labels})"):
+            yield m
             continue
         for ns in ctx.checked_apps:
-            if ns in ctx.disabled:
-                continue
-            profile = ctx.inv.namespaces[ns][L.PROFILE_LABEL]
-            admitted = g in PROFILES[profile].gateways
-            why = f" (profile {profile} {'admits' if admitted else 'does not admit'} the {g} gateway)"
+            promises = [f for f in ctx.promises(ns, name) if f.src == w.ref]
             for dst in ctx.pods(ns):
-                for port in ctx.exp.gateway_ports:
-                    if v := _expect(ctx, "gateway-ingress", gws[0], dst, port, "TCP", admitted, why, serving_side=True):
-                        yield v
+                for f in promises:
+                    yield from _prove(ctx, name, f, ctx.endpoint(f.src), dst)
 
 
 def shared_access(ctx: Context) -> Iterable[Violation]:
-    for name, res in ctx.exp.shared.items():
-        if res.namespace is not None:
-            targets = ctx.find(res.namespace, res.pods)
-            if not targets:
-                yield _missing("shared-access", f"pod serving {name} in namespace {res.namespace}")
-                continue
-            dst = targets[0]
-        else:
-            dst = entity_endpoint(res.entity)
-        label = L.access_label(name)
+    name = "shared-access"
+    for rname, res in ctx.exp.shared.items():
+        if res.namespace is not None and not ctx.find(res.namespace, res.pods):
+            yield _missing(name, f"pod serving {rname} in namespace {res.namespace}")
+            continue
         for ns in ctx.checked_apps:
-            has = ctx.inv.namespaces[ns].get(label) == L.ACCESS_LABEL_VALUE
-            if ns in ctx.disabled and res.namespace is None:
-                continue  # an open namespace reaches entities on its own side by design
-            talks = any((ns, res.namespace, p.port, p.protocol) in ctx.exp.talks_to for p in res.ports)
-            if talks:
-                continue
-            why = f" ({'has' if has else 'lacks'} {label}=\"true\")"
+            promises = [f for f in ctx.promises(ns, name) if f.column == rname]
             for src in ctx.pods(ns):
-                for p in res.ports:
-                    if v := _expect(ctx, "shared-access", src, dst, p.port, p.protocol, has, why,
-                                    serving_side=res.namespace is not None and ns not in ctx.disabled):
-                        yield v
+                for f in promises:
+                    yield from _prove(ctx, name, f, src, ctx.endpoint(f.dst))
 
 
 def app_isolation(ctx: Context) -> Iterable[Violation]:
+    name = "app-isolation"
     for a in ctx.checked_apps:
-        if a in ctx.disabled:
-            continue
         peer = ctx.class_peers.get(a)
         for b in [*ctx.checked_apps, *([peer] if peer else [])]:
-            if a == b:
+            promises = [f for f in ctx.catalogue.isolation(a, b) if f.proven_by == name]
+            if not promises:
                 continue
-            open_b = b in ctx.disabled  # open on its own side by design: only a's side must refuse
-            declared = {(port, proto) for s, d, port, proto in ctx.exp.talks_to if s == a and d == b}
             for src in ctx.pods(a):
                 for dst in ctx.pods(b):
-                    for port, proto in APP_PROBE_PORTS:
-                        if (port, proto) in declared:
-                            continue
-                        if v := _expect(ctx, "app-isolation", src, dst, port, proto, False,
-                                        " (no talksTo declares it)", serving_side=not open_b):
-                            yield v
+                    for f in promises:
+                        yield from _prove(ctx, name, f, src, dst)
 
 
 def world_egress(ctx: Context) -> Iterable[Violation]:
-    world = entity_endpoint("world")
+    name = "world-egress"
+    order = {(p.port, p.protocol): i for i, p in enumerate(C.WORLD_PROBES)}
     for ns in ctx.checked_apps:
-        if ns in ctx.disabled:
-            continue
-        profile = PROFILES[ctx.inv.namespaces[ns][L.PROFILE_LABEL]]
-        allowed = {(p, "TCP") for p in profile.internet_egress_ports} | ctx.exp.world_egress.get(ns, set())
+        promises = sorted(ctx.promises(ns, name), key=lambda f: order.get((f.port.port, f.port.protocol), len(order)))
         for src in ctx.pods(ns):
-            for port, proto in PROBE_PORTS:
-                ok = (port, proto) in allowed
-                if v := _expect(ctx, "world-egress", src, world, port, proto, ok,
-                                f" (profile {profile.name}" + (" and declared extras)" if ok else ")")):
-                    yield v
+            for f in promises:
+                yield from _prove(ctx, name, f, src, ctx.endpoint(f.dst))
 
 
 def escape_hatch_own_side(ctx: Context) -> Iterable[Violation]:
-    world = entity_endpoint("world")
+    """Promises about one side of a verdict: the open namespace's own egress and ingress are open;
+    the side of a peer it lacks a label or a talksTo for still refuses it."""
     name = "escape-hatch-own-side"
     for ns in sorted(ctx.disabled):
-        for me in ctx.pods(ns):
-            for peer, port in ((world, 31337), (entity_endpoint("kube-apiserver"), 6443)):
-                v = ctx.ps.evaluate(me, peer, port, "TCP")
-                if not v.egress.allowed:
-                    yield Violation(name, _flow(me, peer, port, "TCP"), "egress open", v,
-                                    f"{_flow(me, peer, port, 'TCP')}: its own egress is not open — {_decider(v)}",
-                                    v.egress.policy)
-            v = ctx.ps.evaluate(world, me, 31337, "TCP")
-            if not v.ingress.allowed:
-                yield Violation(name, _flow(world, me, 31337, "TCP"), "ingress open", v,
-                                f"{_flow(world, me, 31337, 'TCP')}: its own ingress is not open — {_decider(v)}",
-                                v.ingress.policy)
-            # peers keep their policies: a shared resource it lacks the label for still refuses it
-            for rname, res in ctx.exp.shared.items():
-                if res.namespace is None or ctx.inv.namespaces[ns].get(L.access_label(rname)) == L.ACCESS_LABEL_VALUE:
-                    continue
-                for dst in ctx.find(res.namespace, res.pods)[:1]:
-                    p = res.ports[0]
-                    v = ctx.ps.evaluate(me, dst, p.port, p.protocol)
-                    if v.ingress.allowed:
-                        yield Violation(name, _flow(me, dst, p.port, p.protocol), "peer ingress enforced", v,
-                                        f"{_flow(me, dst, p.port, p.protocol)}: the {res.namespace} side admits a namespace "
-                                        f"without {L.access_label(rname)} — the escape hatch must not open peers — {_decider(v)}",
-                                        v.ingress.policy)
-            for other in ctx.checked_apps:
-                if other == ns or other in ctx.disabled:
-                    continue
-                for src in ctx.pods(other)[:1]:
-                    v = ctx.ps.evaluate(src, me, 8080, "TCP")
-                    declared = any(s == other and d == ns for s, d, *_ in ctx.exp.talks_to)
-                    if v.egress.allowed and not declared:
-                        yield Violation(name, _flow(src, me, 8080, "TCP"), "peer egress enforced", v,
-                                        f"{_flow(src, me, 8080, 'TCP')}: {other}'s own egress lets it reach the "
-                                        f"open namespace — the escape hatch must not open peers — {_decider(v)}", v.egress.policy)
-                break
+        for f in ctx.catalogue.escape_hatch(ns, ctx.checked_apps):
+            src, dst = ctx.endpoint(f.src), ctx.endpoint(f.dst)
+            if src is None or dst is None or f.proven_by != name:
+                continue
+            p = f.port
+            v = ctx.ps.evaluate(src, dst, p.port, p.protocol)
+            side = getattr(v, f.side)
+            if side.allowed == f.allowed:
+                continue
+            flow = _flow(src, dst, p.port, p.protocol)
+            if f.allowed:
+                expected, msg = f"{f.side} open", f"its own {f.side} is not open"
+            elif f.side == "ingress":
+                expected, msg = "peer ingress enforced", (
+                    f"the {f.dst.namespace} side admits a namespace without {access_label(f.why.name)} — "
+                    "the escape hatch must not open peers")
+            else:
+                expected, msg = "peer egress enforced", (
+                    f"{f.src.namespace}'s own egress lets it reach the open namespace — the escape hatch must not open peers")
+            yield Violation(name, flow, expected, v, f"{flow}: {msg} — {_decider(v)}", side.policy)
 
 
 CHECKS: dict[str, Check] = {

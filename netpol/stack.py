@@ -13,6 +13,7 @@ from pathlib import Path
 from netpol import labels as L
 from netpol.builders import Manifest, build_manifests
 from netpol.builders.apps import namespace_labels
+from netpol.catalogue import WELL_KNOWN, WORKLOAD, pattern_example, workload_labels
 from netpol.config import Loaded, load_config
 from netpol.model import StackConfig
 
@@ -49,13 +50,6 @@ def stack_manifests(stack: str, root: Path | None = None) -> list[dict]:
     return [m.body for m in build_manifests(load_stack(stack, root))]
 
 
-WORKLOAD = "app"
-
-
-def _pattern_example(pattern: str) -> str:
-    return pattern.replace("**.", "a.b.").replace("*", "x")
-
-
 def inventory_for(cfg: StackConfig):
     """What endpoints a stack has: one workload pod per app namespace (labels `app: <ns>`), plus a pod
     for every pod selector a talksTo or rule names; for platform namespaces the pods they declare
@@ -82,20 +76,12 @@ def inventory_for(cfg: StackConfig):
             add(ns, d.name, dict(d.labels))
         if not p.pods:
             add(ns, WORKLOAD, {})
-    well_known = [
-        (L.KUBE_DNS_NAMESPACE, "kube-dns", L.KUBE_DNS_LABELS),
-        (L.PROMETHEUS_NAMESPACE, "prometheus", L.PROMETHEUS_LABELS),
-        (L.ZTUNNEL_NAMESPACE, "ztunnel", L.ZTUNNEL_LABELS),
-        *[(L.GATEWAY_NAMESPACE, f"{g}-gateway", {L.GATEWAY_NAME_LABEL: g}) for g in L.GATEWAYS],
-    ]
-    for ns, name, lab in well_known:
-        if ns in namespaces and not any(
-            p.namespace == ns and all(p.labels.get(k) == v for k, v in lab.items()) for p in pods.values()
-        ):
-            add(ns, name, dict(lab))
+    for w in WELL_KNOWN:
+        if w.namespace in namespaces and not any(w.matches(p.namespace, p.labels) for p in pods.values()):
+            add(w.namespace, w.name, w.labels)
     for ns, a in cfg.namespaces.items():
         namespaces[ns] = namespace_labels(a)
-        add(ns, WORKLOAD, {"app": ns})
+        add(ns, WORKLOAD, workload_labels(ns))
     for ns, rules in cfg.all_namespaces().items():
         for t in rules.talksTo:
             if t.pods and t.namespace in namespaces:
@@ -109,7 +95,7 @@ def inventory_for(cfg: StackConfig):
     n = 0
     for rules in cfg.all_namespaces().values():
         for r in rules.egress:
-            name = r.fqdn or (_pattern_example(r.fqdnPattern) if r.fqdnPattern else None)
+            name = r.fqdn or (pattern_example(r.fqdnPattern) if r.fqdnPattern else None)
             if name and name not in fqdns:
                 n += 1
                 fqdns[name] = [f"203.0.113.{n % 250 + 1}"]  # RFC 5737 documentation range

@@ -36,7 +36,7 @@ def _shared_namespaces(*snaps: Snapshot) -> dict[str, list[str]]:
 
 def diff_snapshots(stack: str, base: Snapshot, head: Snapshot, group: bool = True) -> DiffResult:
     """Stack mode on two built snapshots (each with its config)."""
-    from netpol.stack import WORKLOAD
+    from netpol.catalogue import WORKLOAD
 
     assert base.config is not None and head.config is not None
     flows = stack_flows(base.config, base.inventory).union(stack_flows(head.config, head.inventory))

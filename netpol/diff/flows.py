@@ -5,13 +5,14 @@ revision's inventory):
 
     ("pod", NS, POD)   ("entity", NAME)   ("fqdn", NAME)   ("ip", ADDR)
 
-Stack mode (`stack_flows`): for every app namespace the standard flows of `netpol.matrix`
-(`standard_flows`, the one definition of them), expanded to every concrete flow they stand for
-(DNS over UDP and TCP, each gateway backend port, each metrics port of the namespace, each port of
-each shared resource), HBONE to/from ztunnel for namespaces in the mesh, and every extra the
-namespace declares (`talksTo`, `egress`, `ingress`, `intraNamespace`: each declared peer on each
-declared port); for every platform namespace its declared peers (DNS, Prometheus scrape on its
-metrics ports, HBONE when in the mesh, and its own `talksTo`/`egress`/`ingress`/`intraNamespace`).
+Stack mode (`stack_flows`): the flows of the catalogue of expected flows (`netpol.catalogue`, the
+one definition of them), each on every port it stands for: for every app namespace its standard
+flows from its workload (DNS over UDP and TCP, world 443 and 80, each port of each shared resource,
+each gateway on each backend port, Prometheus on each metrics port of the namespace, the
+neighbouring app namespace), HBONE to/from ztunnel when in the mesh, and every extra it declares
+(`talksTo`, `egress`, `ingress`, `intraNamespace`: each declared peer on each declared port); for
+every platform namespace, from each of its pods: DNS, Prometheus scrape on its metrics ports, HBONE
+when in the mesh, and its own `talksTo`/`egress`/`ingress`/`intraNamespace`.
 
 Directory mode (`dir_flows`): see its docstring.
 """
@@ -22,9 +23,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
-from netpol import labels as L
-from netpol.matrix import Endpoints, standard_flows
-from netpol.model import NamespaceRules, StackConfig
+from netpol.catalogue import DNS, WORLD_SAMPLES, Catalogue, ExpectedFlow, Ref, pattern_example, pods_of, representative
+from netpol.model import StackConfig
 from netpol.reach import Endpoint, Inventory, PolicySet
 from netpol.reach.compile import ANY_PROTOCOLS
 from netpol.reach.endpoints import pod_endpoint
@@ -94,17 +94,7 @@ def is_outside(spec: Spec) -> bool:
     return spec[0] in ("fqdn", "ip") or (spec[0] == "entity" and spec[1] in OUTSIDE_ENTITIES)
 
 
-def pattern_example(pattern: str) -> str:
-    """A name an `fqdnPattern` matches (the same stand-in `netpol.stack.inventory_for` resolves)."""
-    return pattern.replace("**.", "a.b.").replace("*", "x")
-
-
 # --- stack mode ------------------------------------------------------------------------------------
-
-def _pods(inv: Inventory, ns: str, selector: dict[str, str] | None) -> list[Spec]:
-    return sorted(("pod", ns, p.name) for p in inv.pods_in(ns)
-                  if all(p.labels.get(k) == v for k, v in (selector or {}).items()))
-
 
 def _fqdn_names(inv: Inventory, fqdn: str | None, pattern: str | None) -> list[str]:
     if fqdn:
@@ -113,97 +103,51 @@ def _fqdn_names(inv: Inventory, fqdn: str | None, pattern: str | None) -> list[s
     return hits or [normalize(pattern_example(pattern))]
 
 
-GATEWAY_CHECKS = frozenset(f"{g}-gateway" for g in L.GATEWAYS)
+def _specs(ref: Ref, inv: Inventory, every: bool) -> list[Spec]:
+    """The specs a catalogue endpoint stands for: every matching pod (sorted by name), or with
+    `every` false (and always for a well-known workload) the one pod that stands for them."""
+    if ref.kind == "entity":
+        return [("entity", ref.name)]
+    if ref.kind in ("fqdn", "fqdn-pattern"):
+        names = _fqdn_names(inv, ref.name, None) if ref.kind == "fqdn" else _fqdn_names(inv, None, ref.name)
+        return [("fqdn", n) for n in names]
+    if every and ref.name is None:
+        return sorted(("pod", ref.namespace, p.name) for p in pods_of(ref, inv))
+    p = representative(ref, inv)
+    return [("pod", ref.namespace, p.name)] if p is not None else []
 
 
-def _metrics_ports(cfg: StackConfig, rules: NamespaceRules) -> list[int]:
-    """`StackConfig.metrics_ports_for` without rebuilding the namespace map on every call."""
-    return sorted(set(cfg.metricsPorts) | set(rules.metricsPorts))
-
-
-def _expanded_ports(cfg: StackConfig, rules: NamespaceRules, check: str, port: int, proto: str
-                    ) -> list[tuple[int, str]]:
-    """The concrete ports a standard flow stands for (the matrix samples one port of each)."""
-    if check in GATEWAY_CHECKS:
-        return [(p, "TCP") for p in cfg.gatewayPorts]
-    if check == "prometheus":
-        return [(p, "TCP") for p in _metrics_ports(cfg, rules)]
-    res = cfg.sharedResources.get(check)
-    if res is not None:
-        return [(p.port, p.protocol) for p in res.ports]
-    return [(port, proto)]
-
-
-def _declared(fs: FlowSet, cfg: StackConfig, inv: Inventory, ns: str, rules: NamespaceRules) -> None:
-    """Each declared peer of `ns` on each declared port."""
-    for t in rules.talksTo:
-        for s in _pods(inv, ns, t.endpointSelector):
-            for d in _pods(inv, t.namespace, t.pods):
-                for p in t.ports:
-                    fs.add(s, d, p.port, p.protocol, ns, "talksTo")
-    for r in rules.egress:
-        dsts = [("entity", r.entity)] if r.entity else [("fqdn", n) for n in _fqdn_names(inv, r.fqdn, r.fqdnPattern)]
-        for s in _pods(inv, ns, r.endpointSelector):
-            for d in dsts:
-                for p in r.ports:
-                    fs.add(s, d, p.port, p.protocol, ns, "egress")
-    for r in rules.ingress:
-        for d in _pods(inv, ns, r.endpointSelector):
-            for p in r.ports:
-                fs.add(("entity", r.entity), d, p.port, p.protocol, ns, "ingress")
-    if rules.intraNamespace:
-        pods = _pods(inv, ns, None)
-        for s in pods:
-            for d in pods:
-                for p in rules.intraNamespace:
-                    fs.add(s, d, p.port, p.protocol, ns, "intraNamespace")
-
-
-def _hbone(fs: FlowSet, eps: Endpoints, inv: Inventory, ns: str) -> None:
-    zt = eps.pod(L.ZTUNNEL_NAMESPACE, L.ZTUNNEL_LABELS)
-    if zt is None:
-        return
-    for pod in _pods(inv, ns, None):
-        fs.add(spec_of(zt), pod, L.HBONE_PORT, "TCP", ns, "hbone")
-        fs.add(pod, spec_of(zt), L.HBONE_PORT, "TCP", ns, "hbone")
-
-
-def stack_flows(cfg: StackConfig, inv: Inventory) -> FlowSet:
+def stack_flows(cfg: StackConfig, inv: Inventory, catalogue: Catalogue | None = None) -> FlowSet:
     """The flow set of one revision of a stack (see the module docstring)."""
     fs = FlowSet()
-    eps = Endpoints(cfg, inv)
-    names = sorted(cfg.namespaces)
-    for i, ns in enumerate(names):
-        neighbour = names[(i + 1) % len(names)] if len(names) > 1 else None
-        app = cfg.namespaces[ns]
-        for f in standard_flows(cfg, eps, ns, neighbour):
-            src, dst = spec_of(f.src), spec_of(f.dst)
-            for port, proto in _expanded_ports(cfg, app, f.check, f.port, f.protocol):
-                fs.add(src, dst, port, proto, ns, f.check)
-        if app.mesh:
-            _hbone(fs, eps, inv, ns)
-        _declared(fs, cfg, inv, ns, app)
+    cat = catalogue or Catalogue.for_stack(cfg)
+    specs: dict[tuple[Ref, bool], list[Spec]] = {}
 
-    dns = eps.pod(L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)
-    prom = eps.pod(L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)
+    def add(ns: str, flows: list[ExpectedFlow], every: bool) -> None:
+        for f in flows:
+            ends = []
+            for ref in (f.src, f.dst):
+                hit = specs.get((ref, every))
+                if hit is None:
+                    hit = specs[(ref, every)] = _specs(ref, inv, every)
+                ends.append(hit)
+            for s in ends[0]:
+                for d in ends[1]:
+                    for p in f.ports:
+                        fs.add(s, d, p.port, p.protocol, ns, f.column)
+
+    for ns, neighbour in cat.neighbours().items():
+        add(ns, cat.standard(ns, neighbour), every=False)  # from the workload, which every app pod is
+        add(ns, [*cat.hbone(ns), *cat.extras(ns)], every=True)
     for ns in sorted(cfg.platformNamespaces):
-        p = cfg.platformNamespaces[ns]
-        for pod in _pods(inv, ns, None):
-            if dns is not None:
-                for proto in ("UDP", "TCP"):
-                    fs.add(pod, spec_of(dns), L.DNS_PORT, proto, ns, "dns")
-            if prom is not None:
-                for port in _metrics_ports(cfg, p):
-                    fs.add(spec_of(prom), pod, port, "TCP", ns, "prometheus")
-        if p.mesh:
-            _hbone(fs, eps, inv, ns)
-        _declared(fs, cfg, inv, ns, p)
+        add(ns, cat.platform(ns), every=True)
     return fs
 
 
 # --- directory mode --------------------------------------------------------------------------------
 
-DIR_PROBE_PORTS = ((53, "UDP"), (53, "TCP"), (80, "TCP"), (443, "TCP"))
+# The catalogue's DNS ports and world samples, probed whatever the trees name.
+DIR_PROBE_PORTS = tuple((p.port, p.protocol) for p in (*DNS, *WORLD_SAMPLES))
 
 
 def policy_ports(policy_sets: Iterable[PolicySet]) -> list[tuple[int, str]]:
@@ -212,15 +156,11 @@ def policy_ports(policy_sets: Iterable[PolicySet]) -> list[tuple[int, str]]:
     nothing: any named port exercises it. Plus DNS (53 UDP/TCP), 80 and 443/TCP as probes."""
     out: set[tuple[int, str]] = set(DIR_PROBE_PORTS)
     for ps in policy_sets:
-        for cp in ps.policies:
-            for t in cp.targets:
-                for r in (*t.allows, *t.denies):
-                    for pr in r.port_rules or ():
-                        for m in pr.matchers:
-                            protos = ("TCP", "UDP") if m.protocols == ANY_PROTOCOLS else sorted(m.protocols)
-                            for port in {m.lo, m.hi}:
-                                if 1 <= port <= 65535 and not (m.lo == 0 and m.hi == 65535):
-                                    out.update((port, pr_) for pr_ in protos)
+        for m in ps.port_matchers():
+            protos = ("TCP", "UDP") if m.protocols == ANY_PROTOCOLS else sorted(m.protocols)
+            for port in {m.lo, m.hi}:
+                if 1 <= port <= 65535 and not (m.lo == 0 and m.hi == 65535):
+                    out.update((port, pr_) for pr_ in protos)
     return sorted(out)
 
 
@@ -228,15 +168,12 @@ def policy_cidr_addresses(policy_sets: Iterable[PolicySet]) -> list[str]:
     """One address inside every CIDR a rule names (not 0.0.0.0/0 or ::/0: the `world` entity is that)."""
     out: set[str] = set()
     for ps in policy_sets:
-        for cp in ps.policies:
-            for t in cp.targets:
-                for r in (*t.allows, *t.denies):
-                    for c in r.cidrs:
-                        net = c.network
-                        if net.prefixlen == 0:
-                            continue
-                        addr = net.network_address + 1 if net.num_addresses > 2 else net.network_address
-                        out.add(str(ipaddress.ip_address(addr)))
+        for c in ps.cidr_matchers():
+            net = c.network
+            if net.prefixlen == 0:
+                continue
+            addr = net.network_address + 1 if net.num_addresses > 2 else net.network_address
+            out.add(str(ipaddress.ip_address(addr)))
     return sorted(out, key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a)))[:MAX_DIR_CIDRS]
 
 

@@ -1,9 +1,10 @@
 """The standard flows of an app namespace and the `hubble observe` command that shows each.
 
-The same list as `netpol matrix` checks (issue 4): DNS, each shared resource on its port, world
-443/TCP and 80/TCP, internal-gateway -> ns, external-gateway -> ns, Prometheus -> ns on a metrics
-port, plus the namespace's own `talksTo` entries. `netpol verify` prints them with the engine's
-verdict; triage re-evaluates them before and after a fix to prove the fix takes nothing away.
+The flows are the catalogue's (`netpol.catalogue`, the same one `netpol matrix` checks): DNS (over
+UDP and TCP), each port of each shared resource, world 443/TCP and 80/TCP, internal-gateway -> ns,
+external-gateway -> ns, Prometheus -> ns on a metrics port, plus the namespace's own `talksTo`
+entries. `netpol verify` prints them with the engine's verdict; triage re-evaluates them before and
+after a fix to prove the fix takes nothing away.
 
 Hubble commands follow the operators' guide:
 
@@ -19,11 +20,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from netpol import labels as L
+from netpol.catalogue import Catalogue, ExpectedFlow, Ref, representative, workload_pod
+from netpol.labels import GATEWAY_NAME_LABEL
 from netpol.model import StackConfig
-from netpol.stack import WORKLOAD
 
 SINCE = "5m"
+# The catalogue's kinds a namespace's checks show, in the order they are listed.
+KINDS = ("dns", "shared", "world", "gateway", "prometheus", "talksTo")
 
 
 @dataclass(frozen=True)
@@ -54,80 +57,50 @@ def hubble_cmd(*args: str, verdict: str | None = None) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _pod_with(inventory, ns: str, labels: dict[str, str]) -> str | None:
-    for p in inventory.pods:
-        if p.namespace == ns and all(p.labels.get(k) == v for k, v in labels.items()):
-            return f"{ns}/{p.name}"
-    return None
+def _spec(ref: Ref, inventory) -> str | None:
+    """The engine spec of a catalogue endpoint: its representative pod (for pods by a selector no pod of
+    the inventory carries: the namespace's workload; a missing well-known workload stays missing), or
+    the entity."""
+    if ref.kind == "entity":
+        return f"entity:{ref.name}"
+    if ref.kind != "pods":
+        return None
+    p = representative(ref, inventory)
+    if p is None and ref.name is None:
+        p = workload_pod(inventory, ref.namespace)
+    return f"{ref.namespace}/{p.name}" if p is not None else None
 
 
-def _first_pod(inventory, ns: str) -> str | None:
-    for p in inventory.pods:
-        if p.namespace == ns:
-            return f"{ns}/{p.name}"
-    return None
+def _hubble(f: ExpectedFlow, ns: str) -> str:
+    p = f.port
+    if f.kind == "dns":
+        return hubble_cmd("--namespace", ns, "--protocol", p.protocol, "--port", str(p.port))
+    if f.kind == "gateway":
+        return hubble_cmd("--from-namespace", f.src.namespace, "--from-label",
+                          f"{GATEWAY_NAME_LABEL}={f.src.labels[GATEWAY_NAME_LABEL]}", "--to-namespace", ns)
+    if f.direction == "ingress":
+        return hubble_cmd("--from-namespace", f.src.namespace, "--to-namespace", ns)
+    to = ["--to-identity", f.dst.name] if f.dst.kind == "entity" else ["--to-namespace", f.dst.namespace]
+    return hubble_cmd("--from-namespace", ns, *to, "--port", str(p.port))
 
 
-def workload(inventory, ns: str) -> str | None:
-    """The spec of an app namespace's workload pod (`ns/app`)."""
-    if any(p.namespace == ns and p.name == WORKLOAD for p in inventory.pods):
-        return f"{ns}/{WORKLOAD}"
-    return _first_pod(inventory, ns)
-
-
-def standard_checks(cfg: StackConfig, inventory, ns: str) -> list[Check]:
-    """Every standard flow of app namespace `ns` that this stack's inventory can express."""
-    me = workload(inventory, ns)
-    if me is None:
+def standard_checks(cfg: StackConfig, inventory, ns: str, catalogue: Catalogue | None = None) -> list[Check]:
+    """Every standard flow and talksTo of app namespace `ns` that this stack's inventory can express
+    (of a platform namespace: DNS, Prometheus and its talksTo), from its workload
+    (`netpol.catalogue.workload_pod`)."""
+    if workload_pod(inventory, ns) is None:
         return []
+    cat = catalogue or Catalogue.for_stack(cfg)
+    flows = [*cat.standard(ns), *cat.extras(ns)] if ns in cfg.namespaces else cat.platform(ns)
     out: list[Check] = []
-    dns = _pod_with(inventory, L.KUBE_DNS_NAMESPACE, L.KUBE_DNS_LABELS)
-    if dns:
-        for proto in ("UDP", "TCP"):
-            out.append(Check(
-                "dns" if proto == "UDP" else "dns-tcp", f"DNS to kube-dns ({L.DNS_PORT}/{proto})", me, dns,
-                L.DNS_PORT, proto, "egress",
-                hubble_cmd("--namespace", ns, "--protocol", proto, "--port", str(L.DNS_PORT))))
-    for name, res in cfg.sharedResources.items():
-        if res.namespace is not None:
-            dst = _pod_with(inventory, res.namespace, res.pods or {}) or _first_pod(inventory, res.namespace)
-            if dst is None:
+    for kind in KINDS:
+        for f in flows:
+            if f.kind != kind or not (f.standard or kind == "talksTo"):
                 continue
-            to = ["--to-namespace", res.namespace]
-        else:
-            dst, to = f"entity:{res.entity}", ["--to-identity", res.entity]
-        for p in res.ports:
-            out.append(Check(
-                name if p == res.ports[0] else f"{name}-{p.port}", f"shared resource {name} ({p})", me, dst,
-                p.port, p.protocol, "egress",
-                hubble_cmd("--from-namespace", ns, *to, "--port", str(p.port))))
-    for port in (L.HTTPS_PORT, 80):
-        out.append(Check(
-            f"world-{port}", f"internet egress (world {port}/TCP)", me, "entity:world", port, "TCP", "egress",
-            hubble_cmd("--from-namespace", ns, "--to-identity", "world", "--port", str(port))))
-    gw_port = cfg.gatewayPorts[0]
-    for g in L.GATEWAYS:
-        src = _pod_with(inventory, L.GATEWAY_NAMESPACE, {L.GATEWAY_NAME_LABEL: g})
-        if src is None:
-            continue
-        out.append(Check(
-            f"{g}-gateway", f"{g} gateway ingress ({gw_port}/TCP)", src, me, gw_port, "TCP", "ingress",
-            hubble_cmd("--from-namespace", L.GATEWAY_NAMESPACE, "--from-label", f"{L.GATEWAY_NAME_LABEL}={g}",
-                       "--to-namespace", ns), tuple(cfg.gatewayPorts)))
-    prom = _pod_with(inventory, L.PROMETHEUS_NAMESPACE, L.PROMETHEUS_LABELS)
-    if prom:
-        mports = cfg.metrics_ports_for(ns) if ns in cfg.all_namespaces() else list(cfg.metricsPorts)
-        mport = mports[0]
-        out.append(Check(
-            "prometheus", f"Prometheus scrape ({mport}/TCP)", prom, me, mport, "TCP", "ingress",
-            hubble_cmd("--from-namespace", L.PROMETHEUS_NAMESPACE, "--to-namespace", ns), tuple(mports)))
-    app = cfg.namespaces.get(ns)
-    for i, t in enumerate(app.talksTo if app else ()):
-        dst = _pod_with(inventory, t.namespace, t.pods or {}) or _first_pod(inventory, t.namespace)
-        if dst is None:
-            continue
-        for p in t.ports:
-            out.append(Check(
-                f"talksTo[{i}]-{p.port}-{p.protocol}", f"talksTo {t.namespace} ({p})", me, dst, p.port, p.protocol,
-                "egress", hubble_cmd("--from-namespace", ns, "--to-namespace", t.namespace, "--port", str(p.port))))
+            src, dst = _spec(f.src, inventory), _spec(f.dst, inventory)
+            if src is None or dst is None:
+                continue
+            several = kind in ("gateway", "prometheus")
+            out.append(Check(f.check, f.title, src, dst, f.port.port, f.port.protocol, f.direction, _hubble(f, ns),
+                             tuple(p.port for p in f.ports) if several else ()))
     return out

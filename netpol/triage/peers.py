@@ -24,10 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from netpol import catalogue
 from netpol import labels as L
 from netpol.apis import LOCAL_IDENTITY_MIN
+from netpol.catalogue import KUBE_DNS, PROMETHEUS, WORKLOAD
 from netpol.model import StackConfig
-from netpol.stack import WORKLOAD
 from netpol.triage.flows import RESERVED_IDENTITIES
 
 # Entities in the order a multi-label reserved identity is named by (host before remote-node: identity 1
@@ -80,18 +81,10 @@ def parse_labels(raw: list | tuple | None) -> tuple[dict[str, str], set[str], bo
 
 
 def well_known_role(ns: str, k8s: Mapping[str, str]) -> tuple[str, dict[str, str]] | None:
-    """(name, labels) of a well-known platform workload (kube-dns, prometheus, a gateway, ztunnel),
-    named as `netpol.stack.inventory_for` names them, when the pod carries its labels."""
-    known = [
-        (L.KUBE_DNS_NAMESPACE, "kube-dns", L.KUBE_DNS_LABELS),
-        (L.PROMETHEUS_NAMESPACE, "prometheus", L.PROMETHEUS_LABELS),
-        (L.ZTUNNEL_NAMESPACE, "ztunnel", L.ZTUNNEL_LABELS),
-        *[(L.GATEWAY_NAMESPACE, f"{g}-gateway", {L.GATEWAY_NAME_LABEL: g}) for g in L.GATEWAYS],
-    ]
-    for kns, name, labels in known:
-        if ns == kns and all(k8s.get(k) == v for k, v in labels.items()):
-            return name, dict(labels)
-    return None
+    """(name, labels) of a well-known platform workload (`netpol.catalogue.WELL_KNOWN`: kube-dns,
+    prometheus, ztunnel, a gateway), named as the inventory names it, when the pod carries its labels."""
+    w = catalogue.well_known_role(ns, k8s)
+    return (w.name, w.labels) if w is not None else None
 
 
 class PeerResolver:
@@ -167,16 +160,13 @@ class PeerResolver:
 
     # --- roles of well-known peers -----------------------------------------------------------
     def is_kube_dns(self, p: Peer) -> bool:
-        return p.namespace == L.KUBE_DNS_NAMESPACE and p.matches(L.KUBE_DNS_LABELS)
+        return KUBE_DNS.matches(p.namespace, p.pod_labels)
 
     def gateway_of(self, p: Peer) -> str | None:
-        if p.namespace != L.GATEWAY_NAMESPACE:
-            return None
-        g = p.pod_labels.get(L.GATEWAY_NAME_LABEL)
-        return g if g in L.GATEWAYS else None
+        return catalogue.gateway_of(p.namespace, p.pod_labels)
 
     def is_prometheus(self, p: Peer) -> bool:
-        return p.namespace == L.PROMETHEUS_NAMESPACE and p.matches(L.PROMETHEUS_LABELS)
+        return PROMETHEUS.matches(p.namespace, p.pod_labels)
 
     def shared_resource(self, p: Peer, port: int, proto: str) -> str | None:
         """The shared resource this destination and port are, if any."""

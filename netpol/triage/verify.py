@@ -1,7 +1,9 @@
 """`netpol verify`: what a namespace should allow and deny, how to see it, and what the flows show.
 
 Expected verdicts come from the reachability engine over the stack's model (never from a table
-of our own): the namespace's standard flows (`checks.standard_checks`). Given flows, every request
+of our own) for the namespace's standard flows and talksTo: the catalogue of expected flows
+(`netpol.catalogue`), as `checks.standard_checks` lists them with their hubble commands (the same
+flows `netpol matrix`, `netpol diff` and the invariants read). Given flows, every request
 flow (replies skipped) whose source or destination is in the namespace is compared with the
 engine, on the side Hubble observed it:
 

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from netpol import catalogue
 from netpol import labels as L
+from netpol import names as N
+from netpol.catalogue import WORKLOAD, well_known_in, workload_labels
 from netpol.invariants import INVARIANTS, Expectations, check_invariants
 
 from .base import MANDATORY, Context, Rule, Violation, describe, name_of
@@ -26,20 +29,21 @@ from .cilium import is_cilium_policy
 
 NAME = "reachability-invariants"
 
+_DNS, _PROM = catalogue.KUBE_DNS, catalogue.PROMETHEUS
 FIX = {
-    "dns-resolves": "keep baseline-dns-egress, and admit DNS on the serving side: kube-system's policy must let every "
-                    "pod reach kube-dns on 53/UDP and 53/TCP",
-    "prometheus-scrapes": "let Prometheus (monitoring, app.kubernetes.io/name=prometheus) egress to every namespace on "
-                          "the metrics ports, and keep baseline-prometheus-scrape",
+    "dns-resolves": f"keep {N.BASELINE_DNS}, and admit DNS on the serving side: {_DNS.namespace}'s policy must let "
+                    f"every pod reach {_DNS.name} on {' and '.join(map(str, catalogue.DNS))}",
+    "prometheus-scrapes": f"let Prometheus ({_PROM.namespace}, {','.join(f'{k}={v}' for k, v in _PROM.selector)}) "
+                          f"egress to every namespace on the metrics ports, and keep {N.BASELINE_PROMETHEUS}",
     "gateway-ingress": "profiles admit exactly their gateways: internal → internal gateway; standard → both",
     "shared-access": "a shared resource admits only namespaces carrying its access label "
-                     "(io.cilium.k8s.namespace.labels.access.network-policy.homelab/<name>=true)",
+                     f"({L.ns_label(L.access_label('<name>'))}={L.ACCESS_LABEL_VALUE})",
     "app-isolation": "app namespaces reach each other only through a declared talksTo; never use `{}` peers in a "
                      "cluster-wide policy",
     "world-egress": "internet egress is 443/TCP for internal-egress and standard only; declare anything else as an "
                     "app extra (egress: entity world / fqdn)",
-    "escape-hatch-own-side": "escape-hatch-allow-all must select exactly the namespaces labelled "
-                             "network-policy.homelab/enforcement=disabled, with fromEntities/toEntities [all]",
+    "escape-hatch-own-side": f"{N.ESCAPE_HATCH} must select exactly the namespaces labelled "
+                             f"{L.ENFORCEMENT_LABEL}={L.ENFORCEMENT_DISABLED}, with fromEntities/toEntities [all]",
 }
 
 
@@ -56,14 +60,9 @@ def derive(manifests: Sequence[Mapping[str, Any]], ctx: Context):
                 namespaces[str(md["name"])] = {str(k): str(v) for k, v in (md.get("labels") or {}).items()}
     for ns in ctx.platform_namespaces:
         namespaces.setdefault(ns, {L.MESH_LABEL: L.MESH_VALUE} if ns in ctx.mesh_namespaces else {})
-    well_known = {
-        L.KUBE_DNS_NAMESPACE: [("kube-dns", L.KUBE_DNS_LABELS)],
-        L.PROMETHEUS_NAMESPACE: [("prometheus", L.PROMETHEUS_LABELS)],
-        L.ZTUNNEL_NAMESPACE: [("ztunnel", L.ZTUNNEL_LABELS)],
-        L.GATEWAY_NAMESPACE: [(f"{g}-gateway", {L.GATEWAY_NAME_LABEL: g}) for g in L.GATEWAYS],
-    }
     for ns in sorted(namespaces):
-        for name, labels in well_known.get(ns, [("app", {"app": ns})]):
+        # a namespace of well-known workloads holds those (netpol.catalogue), any other one workload
+        for name, labels in [(w.name, w.labels) for w in well_known_in(ns)] or [(WORKLOAD, workload_labels(ns))]:
             pods.append(Pod(namespace=ns, name=name, labels=dict(labels)))
     return Inventory(namespaces=namespaces, pods=pods, fqdns={}), Expectations.defaults()
 
