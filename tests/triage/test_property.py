@@ -130,6 +130,15 @@ def drops(draw):
     return S.flow(worker, me, port, seq=seq), me_spec, me_spec, port, "TCP"
 
 
+def endpoint(ep: dict) -> tuple:
+    """What tells one drawn endpoint from another: the pod, or an entity's labels.
+
+    Not the namespace: both gateways live in istio-gateway, and a drop from each to the same
+    namespace and port is two flows with two different fixes.
+    """
+    return (ep.get("namespace"), ep.get("pod_name"), tuple(ep["labels"]))
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(drops(), min_size=1, max_size=3))
 def test_verified_fixes_flip_the_flow_and_keep_the_rest(cases):
@@ -137,9 +146,7 @@ def test_verified_fixes_flip_the_flow_and_keep_the_rest(cases):
     report = triage(DEV, io.BytesIO(data), VERIFIER)
     flows = {}
     for f, src, dst, port, proto in cases:
-        flows.setdefault((f["source"].get("namespace") or f["source"]["labels"][0],
-                          f["destination"].get("namespace") or f["destination"]["labels"][0], port, proto),
-                         (src, dst))
+        flows.setdefault((endpoint(f["source"]), endpoint(f["destination"]), port, proto), (src, dst))
     assert sum(x.group.count for x in report.findings) == len(cases)
     base = committed(None)
     for finding in report.findings:
@@ -147,8 +154,7 @@ def test_verified_fixes_flip_the_flow_and_keep_the_rest(cases):
         if not finding.verified:
             assert finding.cause in ("unknown", "deny-policy-not-in-model") or "Not verified" in finding.explanation
             continue
-        key = (g.src_ep.get("namespace") or g.src_ep["labels"][0], g.dst_ep.get("namespace") or g.dst_ep["labels"][0],
-               g.port, g.protocol)
+        key = (endpoint(g.src_ep), endpoint(g.dst_ep), g.port, g.protocol)
         src, dst = flows[key]
         fix = finding.fix.to_json()
         after = committed(fix)
