@@ -22,15 +22,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from netpol.apis import CCNP, CILIUM_API_VERSION, CNP  # noqa: E402
 from netpol.labels import (  # noqa: E402
-    ACCESS_LABEL_VALUE, CCNP, CILIUM_API_VERSION, CNP, DNS_PORT, GATEWAY_NAME_LABEL, GATEWAY_NAMESPACE,
-    KUBE_DNS_LABELS, KUBE_DNS_NAMESPACE, POD_NAMESPACE_LABEL, PROFILE_LABEL, PROMETHEUS_LABELS,
-    PROMETHEUS_NAMESPACE, access_label, ns_label,
+    ACCESS_LABEL_VALUE, GATEWAY_NAME_LABEL, POD_NAMESPACE_LABEL, PROFILE_LABEL, access_label, ns_label,
 )
 from netpol.profiles import PROFILE_NAMES  # noqa: E402
 from netpol.reach.endpoints import entity_endpoint, ip_endpoint, pod_endpoint  # noqa: E402
 from netpol.reach.engine import PolicySet  # noqa: E402
 from netpol.reach.inventory import Inventory, Pod  # noqa: E402
+from netpol.wellknown import (  # noqa: E402
+    DNS_PORT, GATEWAY_NAMESPACE, KUBE_DNS_LABELS, KUBE_DNS_NAMESPACE, PROMETHEUS_LABELS, PROMETHEUS_NAMESPACE,
+)
 
 APP = "app.kubernetes.io/name"
 POSTGRES = access_label("postgres")

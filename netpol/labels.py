@@ -1,8 +1,10 @@
 """Every label and annotation key (and value) the architecture reads or writes, defined once.
 
-Our own keys on namespaces and policies, and the keys Kubernetes and Cilium put on endpoints. Ports
-and well-known peers are in `netpol.wellknown`, object names in `netpol.names`, API versions, kinds,
-entities and protocols in `netpol.apis`, defaults in `netpol.defaults`.
+Our own keys on namespaces and policies, and the keys Kubernetes and Cilium put on endpoints, with
+the two helpers that build keys from names. Nothing else lives here (tests/test_structure.py holds
+it to that): ports and well-known peers are in `netpol.wellknown`, object names in `netpol.names`,
+API versions, kinds, entities and protocols in `netpol.apis`, defaults in `netpol.defaults`, the
+entities a rule may name in `netpol.model`.
 """
 
 from __future__ import annotations
@@ -45,32 +47,3 @@ def access_label(name: str) -> str:
 def ns_label(key: str) -> str:
     """The endpoint label under which Cilium exposes the namespace label `key`."""
     return NS_LABEL_PREFIX + key
-
-
-# --- names that moved out, resolved on first use while importers move (see the module docstring) ---
-_MOVED = {
-    "CCNP": ("netpol.apis", "CCNP"), "CILIUM_API_VERSION": ("netpol.apis", "CILIUM_API_VERSION"),
-    "CNP": ("netpol.apis", "CNP"), "ENTITIES": ("netpol.apis", "ENDPOINT_ENTITIES"),
-    "PROTOCOLS": ("netpol.apis", "PROTOCOLS"),
-    "DEFAULT_GATEWAY_PORTS": ("netpol.defaults", "GATEWAY_PORTS"),
-    "DEFAULT_METRICS_PORTS": ("netpol.defaults", "METRICS_PORTS"),
-    "DEFAULT_PLATFORM_NAMESPACES": ("netpol.defaults", "PLATFORM_NAMESPACES"),
-    "RULE_ENTITIES": ("netpol.model", "RULE_ENTITIES"),
-    **{n: ("netpol.names", n) for n in (
-        "ALERT_DISABLED", "ALERT_DISABLED_LONG", "BASELINE_DNS", "BASELINE_HBONE", "BASELINE_HEALTH",
-        "BASELINE_KUBE_API", "BASELINE_PROMETHEUS", "ESCAPE_HATCH", "ESCAPE_HATCH_RULE", "REQUIRED_BASELINES",
-        "RUNBOOK_PATH", "access_policy_name", "extra_policy_name", "platform_policy_name", "profile_policy_name")},
-    **{n: ("netpol.wellknown", n) for n in (
-        "DNS_PORT", "GATEWAY_NAMESPACE", "GATEWAYS", "HBONE_PORT", "HEALTH_CIDR", "HTTPS_PORT", "KUBE_API_PORTS",
-        "KUBE_DNS_LABELS", "KUBE_DNS_NAMESPACE", "PROMETHEUS_LABELS", "PROMETHEUS_NAMESPACE", "ZTUNNEL_LABELS",
-        "ZTUNNEL_NAMESPACE")},
-}
-
-
-def __getattr__(name: str):
-    if name in _MOVED:
-        import importlib
-
-        module, attr = _MOVED[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from netpol import labels as L
+from netpol import names as N
 from netpol.builders.escape_hatch import alerts
 
 RULE = alerts("https://example.test/runbook.md")
@@ -23,8 +23,8 @@ TESTS = {
                  "values": "1x1600"},
             ],
             "alert_rule_test": [
-                {"eval_time": "10m", "alertname": L.ALERT_DISABLED, "exp_alerts": []},
-                {"eval_time": "25h", "alertname": L.ALERT_DISABLED_LONG, "exp_alerts": []},
+                {"eval_time": "10m", "alertname": N.ALERT_DISABLED, "exp_alerts": []},
+                {"eval_time": "25h", "alertname": N.ALERT_DISABLED_LONG, "exp_alerts": []},
             ],
         },
         {   # disabled: nothing at 4m, warning from 5m, critical only from 24h
@@ -34,8 +34,8 @@ TESTS = {
                  "values": "1x1600"},
             ],
             "alert_rule_test": [
-                {"eval_time": "4m", "alertname": L.ALERT_DISABLED, "exp_alerts": []},
-                {"eval_time": "5m", "alertname": L.ALERT_DISABLED, "exp_alerts": [{
+                {"eval_time": "4m", "alertname": N.ALERT_DISABLED, "exp_alerts": []},
+                {"eval_time": "5m", "alertname": N.ALERT_DISABLED, "exp_alerts": [{
                     "exp_labels": {"severity": "warning", "namespace": "shop",
                                    "label_network_policy_homelab_enforcement": "disabled"},
                     "exp_annotations": {
@@ -44,8 +44,8 @@ TESTS = {
                         "runbook_url": "https://example.test/runbook.md",
                     },
                 }]},
-                {"eval_time": "23h59m", "alertname": L.ALERT_DISABLED_LONG, "exp_alerts": []},
-                {"eval_time": "24h", "alertname": L.ALERT_DISABLED_LONG, "exp_alerts": [{
+                {"eval_time": "23h59m", "alertname": N.ALERT_DISABLED_LONG, "exp_alerts": []},
+                {"eval_time": "24h", "alertname": N.ALERT_DISABLED_LONG, "exp_alerts": [{
                     "exp_labels": {"severity": "critical", "namespace": "shop",
                                    "label_network_policy_homelab_enforcement": "disabled"},
                     "exp_annotations": {
@@ -86,7 +86,7 @@ def test_alert_runbook_points_at_the_runbook_in_the_repo():
     from netpol.stack import load_stack
 
     cfg = load_stack("live")
-    assert cfg.runbook_url.endswith(L.RUNBOOK_PATH)
-    text = (ROOT / L.RUNBOOK_PATH).read_text()
+    assert cfg.runbook_url.endswith(N.RUNBOOK_PATH)
+    text = (ROOT / N.RUNBOOK_PATH).read_text()
     for step in ("Disable enforcement", "Verify", "Investigate", "Fix the policy through git", "Re-enable"):
         assert step in text

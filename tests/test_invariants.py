@@ -10,6 +10,9 @@ import yaml
 
 from paths import ROOT, STACKS
 from netpol import labels as L
+from netpol import apis
+from netpol import names as N
+from netpol import wellknown as W
 from netpol.invariants import INVARIANTS, Expectations, check_invariants, grouped
 from netpol.reach import Inventory, load_inventory
 from netpol.stack import inventory_for, load_stack, manifests_for
@@ -62,7 +65,7 @@ def test_profile_admitting_the_wrong_gateway_breaks_gateway_ingress():
     cfg, docs, inv = live()
     internal = find(docs, "profile-internal")
     internal["spec"]["ingress"][0]["fromEndpoints"].append(
-        {"matchLabels": {L.POD_NAMESPACE_LABEL: L.GATEWAY_NAMESPACE, L.GATEWAY_NAME_LABEL: "external"}})
+        {"matchLabels": {L.POD_NAMESPACE_LABEL: W.GATEWAY_NAMESPACE, L.GATEWAY_NAME_LABEL: "external"}})
     got = broken(docs, inv, cfg)
     assert set(got) == {"gateway-ingress"}
     v = got["gateway-ingress"][0]
@@ -85,7 +88,7 @@ def test_shared_resource_admitting_everyone_breaks_shared_access():
 
 def test_clusterwide_empty_peer_selector_breaks_app_isolation():
     cfg, docs, inv = live()
-    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CCNP, "metadata": {"name": "baseline-intra-namespace"},
+    docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "baseline-intra-namespace"},
                  "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{}]}], "egress": [{"toEndpoints": [{}]}]}})
     got = broken(docs, inv, cfg)
     assert "app-isolation" in got
@@ -94,7 +97,7 @@ def test_clusterwide_empty_peer_selector_breaks_app_isolation():
 
 def test_world_port_80_breaks_world_egress():
     cfg, docs, inv = live()
-    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CNP, "metadata": {"name": "web", "namespace": "dashboard"},
+    docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CNP, "metadata": {"name": "web", "namespace": "dashboard"},
                  "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["world"], "toPorts": [
                      {"ports": [{"port": "80", "protocol": "TCP"}]}]}]}})
     got = broken(docs, inv, cfg)
@@ -117,7 +120,7 @@ def test_escape_hatch_namespace_is_open_on_its_own_side_only():
 
 def test_escape_hatch_without_egress_breaks_it():
     cfg, docs, inv = live()
-    del find(docs, L.ESCAPE_HATCH)["spec"]["egress"]
+    del find(docs, N.ESCAPE_HATCH)["spec"]["egress"]
     got = broken(docs, with_disabled(inv, "dashboard"), cfg)
     assert set(got) == {"escape-hatch-own-side"}
     assert "own egress is not open" in got["escape-hatch-own-side"][0].message
@@ -125,7 +128,7 @@ def test_escape_hatch_without_egress_breaks_it():
 
 def test_escape_hatch_that_opens_everyone_breaks_it():
     cfg, docs, inv = live()
-    find(docs, L.ESCAPE_HATCH)["spec"]["endpointSelector"] = {}
+    find(docs, N.ESCAPE_HATCH)["spec"]["endpointSelector"] = {}
     got = broken(docs, with_disabled(inv, "dashboard"), cfg)
     assert "escape-hatch-own-side" in got
     assert any("must not open peers" in v.message for v in got["escape-hatch-own-side"])
@@ -164,7 +167,7 @@ def test_a_policy_opening_a_class_to_itself_is_caught_inside_an_identity_class()
     sel = {"matchLabels": {L.ns_label(L.PROFILE_LABEL): "isolated", L.ns_label(L.MESH_LABEL): L.MESH_VALUE}}
     ports = [{"ports": [{"port": "8080", "protocol": "TCP"}]}]
     docs = [copy.deepcopy(m.body) for m in manifests_for(cfg)]
-    docs.append({"apiVersion": "cilium.io/v2", "kind": L.CCNP, "metadata": {"name": "isolated-mesh-peers"},
+    docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "isolated-mesh-peers"},
                  "spec": {"endpointSelector": sel, "ingress": [{"fromEndpoints": [sel], "toPorts": ports}],
                           "egress": [{"toEndpoints": [sel], "toPorts": ports}]}})
     got = broken(docs, inventory_for(cfg), cfg)

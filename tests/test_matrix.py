@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from paths import STACKS
 from netpol import labels as L
+from netpol import names as N
 from netpol.cli import app
 from netpol.matrix import compute_matrix
 from netpol.reach import Inventory, PolicySet
@@ -107,7 +108,7 @@ def test_escape_hatch_opens_only_the_namespaces_own_side():
     world = entity_endpoint("world")
     # its own side allows everything
     assert ps.evaluate(me, world, 80, "TCP").allowed
-    assert ps.evaluate(me, world, 22, "TCP").egress.policy.endswith(L.ESCAPE_HATCH)
+    assert ps.evaluate(me, world, 22, "TCP").egress.policy.endswith(N.ESCAPE_HATCH)
     assert ps.evaluate(world, me, 31337, "TCP").allowed
     # ... while its peers' policies still apply
     v = ps.evaluate(me, postgres, 5432, "TCP")  # no postgres access label: database refuses

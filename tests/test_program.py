@@ -12,6 +12,9 @@ import yaml
 from paths import ROOT, STACKS
 from crds import errors as crd_errors
 from netpol import labels as L
+from netpol import defaults
+from netpol import names as N
+from netpol import wellknown as W
 from netpol.builders import build_manifests
 from netpol.render import write_tree
 from netpol.stack import load_stack
@@ -153,7 +156,7 @@ def test_render_is_byte_identical_and_kustomize_builds_it(stack, tmp_path):
 def test_example_stacks_declare_the_realistic_platform_set():
     for stack in STACKS:
         cfg = load_stack(stack)
-        assert set(cfg.platformNamespaces) == set(L.DEFAULT_PLATFORM_NAMESPACES)
+        assert set(cfg.platformNamespaces) == set(defaults.PLATFORM_NAMESPACES)
         assert {a.profile for a in cfg.namespaces.values()} == {"isolated", "internal", "internal-egress", "standard"}
 
 
@@ -161,7 +164,7 @@ def test_isolated_renders_no_profile_policy_and_others_do():
     names = {m.name for m in build_manifests(load_stack("dev"))}
     assert "profile-isolated" not in names
     assert {"profile-internal", "profile-internal-egress", "profile-standard"} <= names
-    assert set(L.REQUIRED_BASELINES) <= names and L.BASELINE_HBONE in names
+    assert set(N.REQUIRED_BASELINES) <= names and N.BASELINE_HBONE in names
 
 
 def test_platform_policies_hold_the_required_rules():
@@ -172,9 +175,9 @@ def test_platform_policies_hold_the_required_rules():
         first = m.body["specs"][0]
         assert first["endpointSelector"] == {}
         ingress = first["ingress"]
-        assert {"fromEntities": ["health"]} in ingress and {"fromCIDR": [L.HEALTH_CIDR]} in ingress
+        assert {"fromEntities": ["health"]} in ingress and {"fromCIDR": [W.HEALTH_CIDR]} in ingress
         dns = first["egress"][0]
-        assert dns["toEndpoints"][0]["matchLabels"] == {L.POD_NAMESPACE_LABEL: "kube-system", **L.KUBE_DNS_LABELS}
+        assert dns["toEndpoints"][0]["matchLabels"] == {L.POD_NAMESPACE_LABEL: "kube-system", **W.KUBE_DNS_LABELS}
         assert {(p["port"], p["protocol"]) for p in dns["toPorts"][0]["ports"]} == {("53", "UDP"), ("53", "TCP")}
         mesh = cfg.platformNamespaces[m.namespace].mesh
         hbone = [r for r in first["ingress"] + first["egress"] if "15008" in str(r)]

@@ -13,7 +13,7 @@ Decisions:
   are not Kubernetes objects (no apiVersion/kind, comments-only, kustomize patches without kind) are
   skipped; `kind: List` is expanded; `${...}` GitOps substitution variables are plain strings to YAML
   and the rules treat them as unknown values. Config is the pack's defaults (platform namespaces
-  `netpol.labels.DEFAULT_PLATFORM_NAMESPACES`, direct apply only on `dev`). No stack name and no
+  `netpol.defaults.PLATFORM_NAMESPACES`, direct apply only on `dev`). No stack name and no
   provider is known, so `direct-apply-only-on-dev` has nothing to check there.
 * `--stack S` uses the stack's own platform namespaces (and their `mesh` flags) as the pack config
   would be set for that stack, and a provider derived from `netpol:applyMode` (gitops: renders to

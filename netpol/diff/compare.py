@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from netpol.diff.flows import FlowKey, FlowSet, Spec, is_outside
 from netpol.diff.snapshot import Snapshot
-from netpol.labels import CCNP, CNP
+from netpol.apis import CCNP, CNP
 from netpol.reach import Endpoint, Inventory, SideResult, Verdict
 from netpol.reach.endpoints import entity_endpoint, fqdn_endpoint, ip_endpoint, pod_endpoint
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from netpol.labels import CCNP, CNP
+from netpol.apis import CCNP, CNP
 from netpol.reach.compile import compile_port_rules, peer_selector
 from netpol.reach.endpoints import pod_identity
 from netpol.reach.selectors import SOURCE_K8S, compile_selector, intern_identity

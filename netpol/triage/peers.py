@@ -26,6 +26,7 @@ from typing import Mapping
 
 from netpol import catalogue
 from netpol import labels as L
+from netpol import wellknown as W
 from netpol.apis import LOCAL_IDENTITY_MIN
 from netpol.catalogue import KUBE_DNS, PROMETHEUS, WORKLOAD
 from netpol.model import StackConfig
@@ -178,6 +179,6 @@ class PeerResolver:
                 continue
             if any(s.port == port and s.protocol == proto for s in res.ports):
                 return name
-            if res.entity == "kube-apiserver" and proto == "TCP" and port in L.KUBE_API_PORTS:
+            if res.entity == "kube-apiserver" and proto == "TCP" and port in W.KUBE_API_PORTS:
                 return name  # baseline-kube-api opens 443 beside the configured 6443
         return None

@@ -29,7 +29,7 @@ from typing import IO, Any
 
 import yaml
 
-from netpol import labels as L
+from netpol import wellknown as W
 from netpol.apis import PROTOCOLS
 from netpol.model import FQDN, AppNamespace, StackConfig
 from netpol.profiles import PROFILES, smallest_profile
@@ -150,13 +150,13 @@ def suggest_from_flows(stream: IO[bytes], namespace: str, cfg: StackConfig | Non
             need = f"intraNamespace {spec}"
         elif s.namespace == namespace:
             res = resolver.shared_resource(d, port, proto)
-            if resolver.is_kube_dns(d) or (d.namespace == L.KUBE_DNS_NAMESPACE and port == L.DNS_PORT):
+            if resolver.is_kube_dns(d) or (d.namespace == W.KUBE_DNS_NAMESPACE and port == W.DNS_PORT):
                 pass
             elif res:
                 access.add(res)
                 need = f"access {res}"
             elif d.is_world:
-                if proto == "TCP" and port == L.HTTPS_PORT:
+                if proto == "TCP" and port == W.HTTPS_PORT:
                     internet = True
                     need = "internet egress (world 443/TCP)"
                 else:

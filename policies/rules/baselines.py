@@ -2,7 +2,7 @@
 
 A stack must declare the CiliumClusterwideNetworkPolicies `baseline-dns-egress`,
 `baseline-health-probes`, `baseline-prometheus-scrape`, `baseline-kube-api` and
-`escape-hatch-allow-all` (`netpol.labels.REQUIRED_BASELINES`). Deleting the DNS baseline would
+`escape-hatch-allow-all` (`netpol.names.REQUIRED_BASELINES`). Deleting the DNS baseline would
 black-hole the cluster, so its content is checked too: it must select every endpoint and allow
 egress to kube-dns on 53/UDP and 53/TCP.
 """

@@ -15,20 +15,23 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from netpol import labels as L
+from netpol import apis
+from netpol import names as N
+from netpol import wellknown as W
 
-CILIUM = L.CILIUM_API_VERSION
+CILIUM = apis.CILIUM_API_VERSION
 TCP443 = [{"ports": [{"port": "443", "protocol": "TCP"}]}]
 DNS_PORTS = [{"ports": [{"port": "53", "protocol": "UDP"}, {"port": "53", "protocol": "TCP"}]}]
-KUBE_DNS = {"matchLabels": {L.POD_NAMESPACE_LABEL: L.KUBE_DNS_NAMESPACE, **L.KUBE_DNS_LABELS}}
-PROMETHEUS = {"matchLabels": {L.POD_NAMESPACE_LABEL: L.PROMETHEUS_NAMESPACE, **L.PROMETHEUS_LABELS}}
-ZTUNNEL = {"matchLabels": {L.POD_NAMESPACE_LABEL: L.ZTUNNEL_NAMESPACE, **L.ZTUNNEL_LABELS}}
-HBONE = [{"ports": [{"port": str(L.HBONE_PORT), "protocol": "TCP"}]}]
+KUBE_DNS = {"matchLabels": {L.POD_NAMESPACE_LABEL: W.KUBE_DNS_NAMESPACE, **W.KUBE_DNS_LABELS}}
+PROMETHEUS = {"matchLabels": {L.POD_NAMESPACE_LABEL: W.PROMETHEUS_NAMESPACE, **W.PROMETHEUS_LABELS}}
+ZTUNNEL = {"matchLabels": {L.POD_NAMESPACE_LABEL: W.ZTUNNEL_NAMESPACE, **W.ZTUNNEL_LABELS}}
+HBONE = [{"ports": [{"port": str(W.HBONE_PORT), "protocol": "TCP"}]}]
 ESCAPE_SELECTOR = {"matchLabels": {L.ns_label(L.ENFORCEMENT_LABEL): L.ENFORCEMENT_DISABLED}}
 
 
 def cnp(name: str, ns: str, spec: dict | None = None, *, specs: list | None = None,
         annotations: dict | None = None) -> dict:
-    m: dict[str, Any] = {"apiVersion": CILIUM, "kind": L.CNP, "metadata": {"name": name, "namespace": ns}}
+    m: dict[str, Any] = {"apiVersion": CILIUM, "kind": apis.CNP, "metadata": {"name": name, "namespace": ns}}
     if annotations:
         m["metadata"]["annotations"] = annotations
     if spec is not None:
@@ -39,7 +42,7 @@ def cnp(name: str, ns: str, spec: dict | None = None, *, specs: list | None = No
 
 
 def ccnp(name: str, spec: dict | None = None, *, specs: list | None = None) -> dict:
-    m: dict[str, Any] = {"apiVersion": CILIUM, "kind": L.CCNP, "metadata": {"name": name}}
+    m: dict[str, Any] = {"apiVersion": CILIUM, "kind": apis.CCNP, "metadata": {"name": name}}
     if spec is not None:
         m["spec"] = spec
     if specs is not None:
@@ -77,7 +80,7 @@ def platform_policy(ns: str, *, mesh: bool = False, drop: tuple[str, ...] = (), 
     """A complete `<ns>-default` as the operators' guide's template writes it, minus `drop`ped parts."""
     ingress = [
         {"fromEntities": ["health"]},
-        {"fromCIDR": [L.HEALTH_CIDR]},
+        {"fromCIDR": [W.HEALTH_CIDR]},
         {"fromEndpoints": [PROMETHEUS], "toPorts": [{"ports": [{"port": "9100", "protocol": "TCP"}]}]},
     ]
     egress = [{"toEndpoints": [KUBE_DNS], "toPorts": deepcopy(DNS_PORTS)}]
@@ -103,30 +106,30 @@ def platform_policy(ns: str, *, mesh: bool = False, drop: tuple[str, ...] = (), 
     if "hbone-out" in drop:
         egress = [r for r in egress if r.get("toEndpoints") != [ZTUNNEL]]
     ann = {L.MESH_ANNOTATION: "true" if mesh else "false"} if annotate else None
-    return cnp(name or L.platform_policy_name(ns), ns, annotations=ann,
+    return cnp(name or N.platform_policy_name(ns), ns, annotations=ann,
                specs=[{"description": f"{ns}: required rules", "endpointSelector": {}, "ingress": ingress,
                        "egress": egress}])
 
 
 def dns_baseline(pattern: str = "*") -> dict:
-    return ccnp(L.BASELINE_DNS, {"endpointSelector": {}, "egress": [{"toEndpoints": [KUBE_DNS], "toPorts": [
+    return ccnp(N.BASELINE_DNS, {"endpointSelector": {}, "egress": [{"toEndpoints": [KUBE_DNS], "toPorts": [
         {**deepcopy(DNS_PORTS[0]), "rules": {"dns": [{"matchPattern": pattern}]}}]}]})
 
 
 def escape_hatch() -> dict:
-    return ccnp(L.ESCAPE_HATCH, {"endpointSelector": deepcopy(ESCAPE_SELECTOR), "ingress": [{"fromEntities": ["all"]}],
+    return ccnp(N.ESCAPE_HATCH, {"endpointSelector": deepcopy(ESCAPE_SELECTOR), "ingress": [{"fromEntities": ["all"]}],
                                  "egress": [{"toEntities": ["all"]}]})
 
 
-def prometheus_rule(alerts: tuple[str, ...] = (L.ALERT_DISABLED, L.ALERT_DISABLED_LONG), runbook: bool = True) -> dict:
+def prometheus_rule(alerts: tuple[str, ...] = (N.ALERT_DISABLED, N.ALERT_DISABLED_LONG), runbook: bool = True) -> dict:
     rules = []
     for a in alerts:
         r: dict[str, Any] = {"alert": a, "expr": 'kube_namespace_labels{label_network_policy_homelab_enforcement="disabled"}'}
         if runbook:
-            r["annotations"] = {"runbook_url": L.RUNBOOK_PATH}
+            r["annotations"] = {"runbook_url": N.RUNBOOK_PATH}
         rules.append(r)
     return {"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": {"name": L.ESCAPE_HATCH_RULE, "namespace": "monitoring"},
+            "metadata": {"name": N.ESCAPE_HATCH_RULE, "namespace": "monitoring"},
             "spec": {"groups": [{"name": "network-policy", "rules": rules}]}}
 
 
@@ -153,15 +156,15 @@ def baseline_set(drop: str | tuple[str, ...] = (), dns: dict | None = None) -> l
     """The five required baselines (DNS first), minus `drop`, with `dns` replacing the DNS baseline."""
     drop = (drop,) if isinstance(drop, str) else drop
     every = {
-        L.BASELINE_DNS: dns or dns_baseline(),
-        L.BASELINE_HEALTH: ccnp(L.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
-            {"fromEntities": ["health"]}, {"fromCIDR": [L.HEALTH_CIDR]}]}),
-        L.BASELINE_PROMETHEUS: ccnp(L.BASELINE_PROMETHEUS, {"endpointSelector": {}, "ingress": [
+        N.BASELINE_DNS: dns or dns_baseline(),
+        N.BASELINE_HEALTH: ccnp(N.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
+            {"fromEntities": ["health"]}, {"fromCIDR": [W.HEALTH_CIDR]}]}),
+        N.BASELINE_PROMETHEUS: ccnp(N.BASELINE_PROMETHEUS, {"endpointSelector": {}, "ingress": [
             {"fromEndpoints": [PROMETHEUS], "toPorts": [{"ports": [{"port": "9100", "protocol": "TCP"}]}]}]}),
-        L.BASELINE_KUBE_API: ccnp(L.BASELINE_KUBE_API, {"endpointSelector": {"matchLabels": {
+        N.BASELINE_KUBE_API: ccnp(N.BASELINE_KUBE_API, {"endpointSelector": {"matchLabels": {
             L.ns_label(L.access_label("kube-api")): "true"}}, "egress": [{"toEntities": ["kube-apiserver"], "toPorts": [
                 {"ports": [{"port": "6443", "protocol": "TCP"}, {"port": "443", "protocol": "TCP"}]}]}]}),
-        L.ESCAPE_HATCH: escape_hatch(),
+        N.ESCAPE_HATCH: escape_hatch(),
     }
     return [m for n, m in every.items() if n not in drop] + [prometheus_rule()]
 
@@ -255,7 +258,7 @@ def cases() -> list[Case]:
         _c("ip-ipv6", IPS, cnp("shop-x", "shop", egress_443(toCIDR=["2001:db8::/32"])), 0, "spec.egress[0].toCIDR[0]"),
         _c("ip-metadata-service", IPS, cnp("shop-x", "shop", egress_443(toCIDR=["169.254.169.254/32"])), 0,
            "spec.egress[0].toCIDR[0]"),
-        _c("ip-health-cidr-egress", IPS, cnp("shop-x", "shop", egress_443(toCIDR=[L.HEALTH_CIDR])), 0,
+        _c("ip-health-cidr-egress", IPS, cnp("shop-x", "shop", egress_443(toCIDR=[W.HEALTH_CIDR])), 0,
            "spec.egress[0].toCIDR[0]"),
         _c("ip-template", IPS, ccnp("bgp", {"nodeSelector": {}, "ingress": [{"fromCIDR": ["${router_ip}/32"], "toPorts": [
             {"ports": [{"port": "179", "protocol": "TCP"}]}]}]}), 0, "spec.ingress[0].fromCIDR[0]"),
@@ -264,10 +267,10 @@ def cases() -> list[Case]:
         _c("ip-netpol-ipblock", IPS, netpol("np", "shop", {"podSelector": {}, "egress": [
             {"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"port": 443}]}]}), 0,
            "spec.egress[0].to[0].ipBlock.cidr"),
-        _c("ok-health-cidr-ingress", IPS, ccnp(L.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
-            {"fromEntities": ["health"]}, {"fromCIDR": [L.HEALTH_CIDR]}]}), None),
+        _c("ok-health-cidr-ingress", IPS, ccnp(N.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
+            {"fromEntities": ["health"]}, {"fromCIDR": [W.HEALTH_CIDR]}]}), None),
         _c("ok-health-cidrset-ingress", IPS, cnp("x", "shop", {"endpointSelector": {}, "ingress": [
-            {"fromCIDRSet": [{"cidr": L.HEALTH_CIDR}]}]}), None),
+            {"fromCIDRSet": [{"cidr": W.HEALTH_CIDR}]}]}), None),
         _c("ok-cidr-group-ref", IPS, cnp("shop-x", "shop", egress_443(toCIDRSet=[{"cidrGroupRef": "partners"}])), None),
         _c("ok-selectors-only", IPS, cnp("shop-x", "shop", egress_443(toEndpoints=[{"matchLabels": {"app": "db"}}])),
            None),
@@ -295,8 +298,8 @@ def cases() -> list[Case]:
         _c("ok-escape-hatch-expressions", PORT, ccnp("hatch", {"endpointSelector": {"matchExpressions": [
             {"key": L.ns_label(L.ENFORCEMENT_LABEL), "operator": "In", "values": ["disabled"]}]},
             "ingress": [{"fromEntities": ["all"]}], "egress": [{"toEntities": ["all"]}]}), None),
-        _c("ok-health-entity", PORT, ccnp(L.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
-            {"fromEntities": ["health"]}, {"fromCIDR": [L.HEALTH_CIDR]}]}), None),
+        _c("ok-health-entity", PORT, ccnp(N.BASELINE_HEALTH, {"endpointSelector": {}, "ingress": [
+            {"fromEntities": ["health"]}, {"fromCIDR": [W.HEALTH_CIDR]}]}), None),
         _c("ok-explicit-ports", PORT, cnp("shop-x", "shop", world443), None),
         _c("ok-icmp-only", PORT, cnp("shop-x", "shop", {"endpointSelector": {}, "egress": [
             {"toEntities": ["world"], "icmps": [{"fields": [{"type": 8, "family": "IPv4"}]}]}]}), None),
@@ -317,7 +320,7 @@ def cases() -> list[Case]:
         _c("ok-enforced-ns", ESC, app_ns("shop"), None),
         # --- escape-hatch-requires-runbook (stack half)
         _c("hatch-no-alerts", ESC, [escape_hatch()], 0),
-        _c("hatch-one-alert", ESC, [escape_hatch(), prometheus_rule((L.ALERT_DISABLED,))], 0),
+        _c("hatch-one-alert", ESC, [escape_hatch(), prometheus_rule((N.ALERT_DISABLED,))], 0),
         _c("hatch-no-runbook", ESC, [escape_hatch(), prometheus_rule(runbook=False)], 0),
         _c("ok-hatch-alerts", ESC, [escape_hatch(), prometheus_rule()], None),
         # --- direct-apply-only-on-dev
@@ -353,16 +356,16 @@ def cases() -> list[Case]:
                 {"toEntities": ["world"], "toPorts": TCP443}]}), None),
         # --- baselines-present
         _c("ok-baselines", BASE, baseline_set(), None),
-        _c("baselines-no-dns", BASE, baseline_set(drop=L.BASELINE_DNS), "stack", count=1),
-        _c("baselines-no-hatch-no-kube-api", BASE, baseline_set(drop=(L.ESCAPE_HATCH, L.BASELINE_KUBE_API)), "stack",
+        _c("baselines-no-dns", BASE, baseline_set(drop=N.BASELINE_DNS), "stack", count=1),
+        _c("baselines-no-hatch-no-kube-api", BASE, baseline_set(drop=(N.ESCAPE_HATCH, N.BASELINE_KUBE_API)), "stack",
            count=2),
-        _c("baselines-dns-udp-only", BASE, baseline_set(dns=ccnp(L.BASELINE_DNS, {"endpointSelector": {}, "egress": [
+        _c("baselines-dns-udp-only", BASE, baseline_set(dns=ccnp(N.BASELINE_DNS, {"endpointSelector": {}, "egress": [
             {"toEndpoints": [KUBE_DNS], "toPorts": [{"ports": [{"port": "53", "protocol": "UDP"}]}]}]})), 0,
            "spec.egress", count=1),
-        _c("baselines-dns-not-everyone", BASE, baseline_set(dns=ccnp(L.BASELINE_DNS, {
+        _c("baselines-dns-not-everyone", BASE, baseline_set(dns=ccnp(N.BASELINE_DNS, {
             "endpointSelector": {"matchLabels": {"app": "x"}}, "egress": deepcopy(dns_baseline()["spec"]["egress"])})),
            0, "spec.endpointSelector", count=1),
-        _c("baselines-renamed-to-cnp", BASE, baseline_set(dns=cnp(L.BASELINE_DNS, "kube-system",
+        _c("baselines-renamed-to-cnp", BASE, baseline_set(dns=cnp(N.BASELINE_DNS, "kube-system",
                                                                   deepcopy(dns_baseline()["spec"]))), "stack"),
         # --- cilium-policy-valid
         _c("valid-both-selectors", VALID, ccnp("x", {"endpointSelector": {}, "nodeSelector": {}, "egress": [

@@ -12,6 +12,8 @@ from analyzer_harness import (
     stack_resource,
 )
 from netpol import labels as L
+from netpol import apis
+from netpol import defaults
 from pack_cases import CASES, RULE_NAMES, Case, app_ns
 from pack_fixtures import packs  # noqa: F401 - fixture
 from policies.rules import RULES_BY_NAME
@@ -52,7 +54,7 @@ def test_analyzer_info(packs):
     from google.protobuf import json_format
 
     schema = json_format.MessageToDict(got["no-profile-on-platform-namespace"].configSchema.properties)
-    assert schema["platformNamespaces"]["default"] == list(L.DEFAULT_PLATFORM_NAMESPACES)
+    assert schema["platformNamespaces"]["default"] == list(defaults.PLATFORM_NAMESPACES)
     schema = json_format.MessageToDict(got["direct-apply-only-on-dev"].configSchema.properties)
     assert schema["directApplyStacks"]["default"] == ["dev"]
     schema = json_format.MessageToDict(got["platform-policy-required-rules"].configSchema.properties)
@@ -136,7 +138,7 @@ def test_stack_violations_reference_urns(packs):
     prov = provider(stack, "k8s", context="admin@integration")
     resources = [stack_resource(stack), prov,
                  manifest_resource(stack, app_ns("shop", None), prov),
-                 manifest_resource(stack, {"apiVersion": L.CILIUM_API_VERSION, "kind": L.CCNP,
+                 manifest_resource(stack, {"apiVersion": apis.CILIUM_API_VERSION, "kind": apis.CCNP,
                                            "metadata": {"name": "default-deny"},
                                            "spec": {"endpointSelector": {}, "ingress": [{}]}}, prov)]
     diags = packs(stack).preview(resources)

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from analyzer_harness import manifest_resource, provider
 from netpol import labels as L
+from netpol import apis
+from netpol import wellknown as W
 from pack_fixtures import get_pack
 from policies.adapter import context_from_config
 from policies.rules import RULES_BY_NAME
@@ -35,7 +37,7 @@ ipv4 = st.builds(lambda a, p: str(ipaddress.ip_network(f"{ipaddress.IPv4Address(
 ipv6 = st.builds(lambda a, p: str(ipaddress.ip_network(f"{ipaddress.IPv6Address(a)}/{p}", strict=False)),
                  st.integers(0, 2**128 - 1), st.integers(0, 128))
 host = st.builds(lambda a: str(ipaddress.IPv4Address(a)) + "/32", st.integers(0, 2**32 - 1))
-cidr = st.one_of(ipv4, ipv6, host, st.just(L.HEALTH_CIDR), st.just("0.0.0.0/0"), st.just("${node_cidr}"))
+cidr = st.one_of(ipv4, ipv6, host, st.just(W.HEALTH_CIDR), st.just("0.0.0.0/0"), st.just("${node_cidr}"))
 labels = st.dictionaries(st.sampled_from(["app", "tier", "k8s-app", L.POD_NAMESPACE_LABEL]),
                          st.sampled_from(["web", "db", "kube-dns", "shop"]), max_size=2)
 selector = st.builds(lambda ml: {"matchLabels": ml} if ml else {}, labels)
@@ -91,16 +93,16 @@ def peer(draw, section: str):
     if kind == "health" and section == "ingress":
         if draw(st.booleans()):
             return {"fromEntities": ["health"]}, {}, True
-        return {"fromCIDR": [L.HEALTH_CIDR]}, {}, True
+        return {"fromCIDR": [W.HEALTH_CIDR]}, {}, True
     if kind == "cidr":
         vals = draw(st.lists(cidr, min_size=1, max_size=3))
         return {f"{d}CIDR": vals}, {f"{d}CIDR[{i}]": v for i, v in enumerate(vals)}, \
-            section == "ingress" and all(v == L.HEALTH_CIDR for v in vals)
+            section == "ingress" and all(v == W.HEALTH_CIDR for v in vals)
     if kind == "cidrset":
         c, exc = draw(cidr), draw(st.lists(ipv4, max_size=2))
         entry = {"cidr": c, **({"except": exc} if exc else {})}
         found = {f"{d}CIDRSet[0].cidr": c, **{f"{d}CIDRSet[0].except[{i}]": e for i, e in enumerate(exc)}}
-        return {f"{d}CIDRSet": [entry]}, found, section == "ingress" and c == L.HEALTH_CIDR and not exc
+        return {f"{d}CIDRSet": [entry]}, found, section == "ingress" and c == W.HEALTH_CIDR and not exc
     if kind == "fqdn" and section == "egress":
         return {"toFQDNs": [{"matchName": "api.example.com"}]}, {}, False
     return {}, {}, False
@@ -124,7 +126,7 @@ def policy(draw):
             if opens and not health:
                 oracle.port_any.add(path)
             for suffix, v in cidrs.items():
-                exempt = section == "ingress" and v == L.HEALTH_CIDR and ".except[" not in suffix
+                exempt = section == "ingress" and v == W.HEALTH_CIDR and ".except[" not in suffix
                 if not exempt:
                     oracle.ips.add(f"{path}.{suffix}")
             rules.append(rule)
@@ -132,9 +134,9 @@ def policy(draw):
             spec[section] = rules
     if "ingress" not in spec and "egress" not in spec:
         spec["egress"] = [{"toEntities": ["world"], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}]
-    kind = draw(st.sampled_from([L.CNP, L.CCNP]))
-    md = {"name": "generated", **({"namespace": "shop"} if kind == L.CNP else {})}
-    return {"apiVersion": L.CILIUM_API_VERSION, "kind": kind, "metadata": md, "spec": spec}, oracle
+    kind = draw(st.sampled_from([apis.CNP, apis.CCNP]))
+    md = {"name": "generated", **({"namespace": "shop"} if kind == apis.CNP else {})}
+    return {"apiVersion": apis.CILIUM_API_VERSION, "kind": kind, "metadata": md, "spec": spec}, oracle
 
 
 def _rule_of(path: str) -> str:

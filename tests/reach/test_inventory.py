@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from netpol.labels import ENTITIES
+from netpol.apis import ENDPOINT_ENTITIES
 from netpol.reach import InventoryError, ReachInputError, load_inventory, resolve_endpoint
 from reach_helpers import INV
 
@@ -82,7 +82,7 @@ def test_inventory_error_is_a_reach_input_error():
 
 
 def test_resolve_entities_ips_and_fqdns():
-    for name in ENTITIES:
+    for name in ENDPOINT_ENTITIES:
         ep = resolve_endpoint(f"entity:{name}", INV)
         assert ep.kind == "entity" and ep.entity == name
         assert ep.labels == {f"reserved:{name}": ""}

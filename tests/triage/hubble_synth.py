@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 import orjson
 
 from netpol import labels as L
+from netpol import wellknown as W
 from netpol.apis import RESERVED_IDENTITIES
 
 # name -> number (Cilium's table, netpol.apis; tests/triage/test_reserved_identities.py holds it
@@ -145,17 +146,17 @@ def platform_pod(cfg, ns: str, labels: Mapping[str, str], name: str) -> dict:
 
 
 def kube_dns(cfg) -> dict:
-    return platform_pod(cfg, L.KUBE_DNS_NAMESPACE, {**L.KUBE_DNS_LABELS, "pod-template-hash": "5d78c9869d"},
+    return platform_pod(cfg, W.KUBE_DNS_NAMESPACE, {**W.KUBE_DNS_LABELS, "pod-template-hash": "5d78c9869d"},
                         "coredns-5d78c9869d-4vq8x")
 
 
 def gateway(cfg, name: str) -> dict:
-    return platform_pod(cfg, L.GATEWAY_NAMESPACE, {L.GATEWAY_NAME_LABEL: name, "istio.io/gateway-name": name},
+    return platform_pod(cfg, W.GATEWAY_NAMESPACE, {L.GATEWAY_NAME_LABEL: name, "istio.io/gateway-name": name},
                         f"{name}-istio-6b7d9c8f4-{_suffix(name)}")
 
 
 def prometheus(cfg) -> dict:
-    return platform_pod(cfg, L.PROMETHEUS_NAMESPACE, {**L.PROMETHEUS_LABELS, "operator.prometheus.io/name": "k8s"},
+    return platform_pod(cfg, W.PROMETHEUS_NAMESPACE, {**W.PROMETHEUS_LABELS, "operator.prometheus.io/name": "k8s"},
                         "prometheus-k8s-0")
 
 

@@ -7,6 +7,7 @@ import yaml
 from triage_helpers import by_key, engine_verdict, run_triage
 
 from netpol import labels as L
+from netpol import names as N
 from netpol.triage import CAUSES, apply_change
 
 PROFILE = L.PROFILE_LABEL
@@ -56,7 +57,7 @@ def test_dns_drop(eg, proto, count):
     assert f["cause"] == "missing-dns-baseline"
     assert f["fix"]["namespace"] == "batch-jobs"
     assert f["fix"]["set_labels"] == {}
-    assert f["fix"]["check"] == L.BASELINE_DNS
+    assert f["fix"]["check"] == N.BASELINE_DNS
     # the model allows DNS: the fix is "the baseline must exist", verified by the engine
     assert f["model_verdict"] == "ALLOWED"
     assert f["verified"] is True
@@ -216,7 +217,7 @@ def test_gateway_ingress_on_a_port_outside_the_gateway_ports(dev, ing):
 def test_prometheus_on_a_metrics_port(ing):
     f = ing[("INGRESS", "monitoring/prometheus", "dashboard", 9090, "TCP")]
     assert f["cause"] == "missing-baseline"
-    assert f["fix"]["check"] == L.BASELINE_PROMETHEUS
+    assert f["fix"]["check"] == N.BASELINE_PROMETHEUS
     assert f["fix"]["set_labels"] == {}
     assert f["model_verdict"] == "ALLOWED"
     assert f["verified"] is True
@@ -235,7 +236,7 @@ def test_prometheus_outside_the_metrics_ports(ing):
 def test_health_probe(dev, ing):
     f = ing[("INGRESS", "health", "homepage", 8080, "TCP")]
     assert f["cause"] == "missing-baseline"
-    assert f["fix"]["check"] == L.BASELINE_HEALTH
+    assert f["fix"]["check"] == N.BASELINE_HEALTH
     assert f["fix"]["namespace"] == "homepage"
     # verified exactly when the engine allows health -> homepage on the model (the fix changes nothing)
     expected = engine_verdict(dev, "entity:health", "homepage/app", 8080) == "ALLOWED"
