@@ -29,8 +29,9 @@ from _synthetic import synthetic_config  # noqa: E402
 
 import netpol.invariants as inv_mod  # noqa: E402
 from netpol.builders import build_manifests  # noqa: E402
+from netpol.catalogue import Expectations  # noqa: E402
 from netpol.config import build_config  # noqa: E402
-from netpol.invariants import Expectations, check_invariants  # noqa: E402
+from netpol.invariants import check_invariants  # noqa: E402
 from netpol.stack import inventory_for  # noqa: E402
 
 RUNS = 3

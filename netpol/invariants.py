@@ -25,7 +25,7 @@ from netpol.labels import NAMESPACE_NAME_LABEL, access_label
 from netpol.reach import Endpoint, Inventory, PolicySet, Verdict
 from netpol.reach.endpoints import entity_endpoint, pod_endpoint
 
-__all__ = ["CHECKS", "INVARIANTS", "MAX_PER_INVARIANT", "Context", "Expectations", "Violation", "check_invariants",
+__all__ = ["CHECKS", "INVARIANTS", "MAX_PER_INVARIANT", "Context", "Violation", "check_invariants",
            "deciding_side", "grouped"]
 
 INVARIANTS: dict[str, str] = {

@@ -23,11 +23,6 @@ class Profile:
     def renders_policy(self) -> bool:
         return bool(self.gateways or self.world_egress_ports)
 
-    @property
-    def internet_egress_ports(self) -> tuple[int, ...]:
-        """The old name of `world_egress_ports`, while netpol/invariants.py moves to it."""
-        return self.world_egress_ports
-
 
 PROFILES: dict[str, Profile] = {
     p.name: p

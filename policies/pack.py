@@ -55,7 +55,7 @@ def reach_inputs_from_engine_config(raw: str | None, stack: str | None) -> Any:
         return None
     try:
         from netpol.config import ConfigError, build_config
-        from netpol.invariants import Expectations
+        from netpol.catalogue import Expectations
         from netpol.pulumi_config import netpol_values
         from netpol.stack import find_root, inventory_for
 

@@ -13,10 +13,10 @@ from dataclasses import replace
 import pytest
 
 from netpol import catalogue
-from netpol.catalogue import Catalogue, Ref
+from netpol.catalogue import Catalogue, Expectations, Ref
 from netpol.config import build_config
 from netpol.diff.flows import stack_flows
-from netpol.invariants import Expectations, check_invariants, grouped
+from netpol.invariants import check_invariants, grouped
 from netpol.matrix import compute_matrix
 from netpol.model import PortProtocol
 from netpol.reach import PolicySet

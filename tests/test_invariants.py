@@ -13,7 +13,8 @@ from netpol import labels as L
 from netpol import apis
 from netpol import names as N
 from netpol import wellknown as W
-from netpol.invariants import INVARIANTS, Expectations, check_invariants, grouped
+from netpol.catalogue import Expectations
+from netpol.invariants import INVARIANTS, check_invariants, grouped
 from netpol.reach import Inventory, load_inventory
 from netpol.stack import inventory_for, load_stack, manifests_for
 

@@ -42,8 +42,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from policies.rules import RULES, Context, Finding, ProviderInfo, run
-from policies.rules.base import DEFAULT_DIRECT_APPLY_STACKS, NAMESPACE_KINDS
+from netpol import defaults
+from policies.rules import RULES, Context, GuardrailFinding, ProviderInfo, run
+from policies.rules.base import NAMESPACE_KINDS
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -213,7 +214,7 @@ def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
     ctx = Context(
         platform_namespaces=frozenset(platform) or base.platform_namespaces,
         mesh_namespaces=frozenset(ns for ns, p in platform.items() if p.mesh),
-        direct_apply_stacks=frozenset(DEFAULT_DIRECT_APPLY_STACKS),
+        direct_apply_stacks=frozenset(defaults.DIRECT_APPLY_STACKS),
         stack=stack,
         providers=(provider,),
     )
@@ -222,7 +223,7 @@ def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
 
 def file_reach_inputs(inventory: Path):
     """The invariants' inputs for any tree: the inventory file and the architecture's defaults."""
-    from netpol.invariants import Expectations
+    from netpol.catalogue import Expectations
     from netpol.reach import ReachInputError, load_inventory
 
     try:
@@ -233,7 +234,7 @@ def file_reach_inputs(inventory: Path):
 
 def stack_reach_inputs(stack: str, inventory: Path | None):
     """The invariants' inputs for a stack: its derived inventory (or the file given) and its expectations."""
-    from netpol.invariants import Expectations
+    from netpol.catalogue import Expectations
     from netpol.stack import inventory_for, load_stack
 
     cfg = load_stack(stack)
@@ -243,14 +244,14 @@ def stack_reach_inputs(stack: str, inventory: Path | None):
 
 # --- output ------------------------------------------------------------------------------------
 
-def _finding_json(f: Finding, tree: ManifestTree | None) -> dict[str, Any]:
+def _finding_json(f: GuardrailFinding, tree: ManifestTree | None) -> dict[str, Any]:
     out: dict[str, Any] = f.as_json()
     if tree is not None and f.index is not None and 0 <= f.index < len(tree.origins):
         out["file"], out["document"] = tree.origins[f.index]
     return out
 
 
-def _print_table(findings: list[Finding], n_objects: int, source: str, tree: ManifestTree | None,
+def _print_table(findings: list[GuardrailFinding], n_objects: int, source: str, tree: ManifestTree | None,
                  notes: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -335,7 +336,7 @@ def _check_live(live, stack: str | None, manifests: Path | None, stack_rules: bo
     """The rules on a live cluster's objects (namespaces, policies, PrometheusRules): with --stack S,
     that stack's context, all rules and its expectations; without, the pack's defaults and
     --stack-rules as asked. The reachability invariants run on the cluster's own pods."""
-    from netpol.invariants import Expectations
+    from netpol.catalogue import Expectations
     from netpol.reach import ReachInputError
 
     try:

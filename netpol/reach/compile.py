@@ -47,7 +47,6 @@ from netpol.reach.selectors import (
 )
 
 DIRECTIONS = ("egress", "ingress")
-FLOW_PROTOCOLS = PROTOCOLS  # the protocols a flow carries (netpol.apis.PROTOCOLS)
 ANY_PROTOCOLS = frozenset(PROTOCOLS)  # what a PortProtocol's ANY (or no protocol) stands for
 
 # Cilium's keys for the namespace checks of getEndpointSelector (pkg/k8s/apis/cilium.io/utils).

@@ -32,8 +32,9 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import orjson
 
+from netpol.apis import PROTOCOLS
 from netpol.reach.compile import (
-    DIRECTIONS, FLOW_PROTOCOLS, CIDRMatcher, CompiledPolicy, CompiledRule, Match, PortMatcher, Target,
+    DIRECTIONS, CIDRMatcher, CompiledPolicy, CompiledRule, Match, PortMatcher, Target,
     compile_policy, is_policy_doc,
 )
 from netpol.reach.endpoints import ENTITIES_WITH_ENDPOINT_POLICY, Endpoint
@@ -106,8 +107,8 @@ def check_flow_args(port: Any, protocol: Any) -> tuple[int, str]:
     if not 0 <= p <= 65535 or isinstance(port, bool):
         raise ReachInputError(f"bad port {port!r}; valid: a number 0-65535")
     proto = str(protocol or "").upper()
-    if proto not in FLOW_PROTOCOLS:
-        raise ReachInputError(f"bad protocol {protocol!r}; valid: {', '.join(FLOW_PROTOCOLS)}")
+    if proto not in PROTOCOLS:
+        raise ReachInputError(f"bad protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
     return p, proto
 
 
@@ -241,7 +242,7 @@ class PolicySet:
 
     def port_matchers(self) -> Iterator[PortMatcher]:
         """Every port (range) a `toPorts` of some rule names, with its protocols (ANY or omitted: all
-        of FLOW_PROTOCOLS); a rule without `toPorts` names none."""
+        of netpol.apis.PROTOCOLS); a rule without `toPorts` names none."""
         for r in self.rules():
             for pr in r.port_rules or ():
                 yield from pr.matchers

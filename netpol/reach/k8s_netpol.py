@@ -46,22 +46,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from netpol.apis import PROTOCOLS
-from netpol.labels import NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
+from netpol.apis import NETWORK_POLICY, NETWORK_POLICY_API_VERSION, PROTOCOLS
+from netpol.labels import CLUSTER_LABEL, NS_LABEL_PREFIX, POD_NAMESPACE_LABEL
 from netpol.reach.compile import (
-    CLUSTER_ANY, CLUSTER_K8S, CLUSTER_LABEL, CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher,
+    CLUSTER_ANY, CLUSTER_K8S, CIDRMatcher, CompiledPolicy, CompiledRule, PolicyRef, PortMatcher,
     PortRule, Target, compile_cidr,
 )
 from netpol.reach.selectors import SOURCE_K8S, Requirement, Selector, compile_selector
 
-KIND = "NetworkPolicy"
-API_VERSION = "networking.k8s.io/v1"
-NP_PROTOCOLS = PROTOCOLS  # validation.go validateNetworkPolicyPort
 DIRECTION_KEYS = {"ingress": ("from", "Ingress"), "egress": ("to", "Egress")}
 
 
 def is_network_policy(doc: Any) -> bool:
-    return isinstance(doc, Mapping) and doc.get("kind") == KIND and doc.get("apiVersion") == API_VERSION
+    return (isinstance(doc, Mapping) and doc.get("kind") == NETWORK_POLICY
+            and doc.get("apiVersion") == NETWORK_POLICY_API_VERSION)
 
 
 def _k8s_selector(raw: Any, prefix: str = "") -> dict[str, Any]:
@@ -131,8 +129,8 @@ def _ports(raw: Any, where: str, notes: list[str]) -> tuple[PortRule, ...] | Non
             notes.append(f"{w} is not a mapping: ignored")
             continue
         proto = str(p.get("protocol") or "TCP")
-        if proto not in NP_PROTOCOLS:
-            notes.append(f"{w}: protocol {proto!r} is not one of {', '.join(NP_PROTOCOLS)}: matches nothing")
+        if proto not in PROTOCOLS:  # validation.go validateNetworkPolicyPort
+            notes.append(f"{w}: protocol {proto!r} is not one of {', '.join(PROTOCOLS)}: matches nothing")
             continue
         port = p.get("port")
         if port is None:
@@ -192,7 +190,7 @@ def compile_network_policy(doc: Mapping, source: str = "") -> CompiledPolicy:
     name = str(meta.get("name") or "<unnamed>")
     namespace = str(meta.get("namespace") or "default")
     where = f" ({source})" if source else ""
-    ref = PolicyRef(KIND, name, namespace)
+    ref = PolicyRef(NETWORK_POLICY, name, namespace)
     cp = CompiledPolicy(ref)
     notes: list[str] = []
     if not meta.get("namespace"):

@@ -32,10 +32,7 @@ from netpol.apis import (
 )
 from netpol.reach.selectors import OPERATORS
 
-NP_KIND, NP_API_VERSION = NETWORK_POLICY, NETWORK_POLICY_API_VERSION
-POLICY_API_VERSIONS = {CNP: CILIUM_API_VERSION, CCNP: CILIUM_API_VERSION, NP_KIND: NP_API_VERSION}
-CILIUM_PROTOCOLS = PORT_PROTOCOLS  # the CRD's PortProtocol.protocol enum
-NP_PROTOCOLS = PROTOCOLS  # validation.go validateNetworkPolicyPort
+POLICY_API_VERSIONS = {CNP: CILIUM_API_VERSION, CCNP: CILIUM_API_VERSION, NETWORK_POLICY: NETWORK_POLICY_API_VERSION}
 # rule_validation.go: the L3 members IngressRule/EgressRule.sanitize refuse to combine.
 INGRESS_L3 = ("fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups")
 EGRESS_L3 = ("toCIDR", "toCIDRSet", "toEndpoints", "toEntities", "toServices", "toFQDNs", "toGroups", "toNodes")
@@ -200,9 +197,9 @@ def cilium_api_problems(doc: Mapping) -> Iterator[Problem]:
                             yield Problem(f"{pp}.port", f"port {port!r} is a {type(port).__name__}; the CRD types "
                                           "ports as strings (quote it)", src, "api")
                         proto = p.get("protocol")
-                        if proto is not None and not is_template(proto) and proto not in CILIUM_PROTOCOLS:
+                        if proto is not None and not is_template(proto) and proto not in PORT_PROTOCOLS:
                             yield Problem(f"{pp}.protocol", f"unknown protocol {proto!r} (valid: "
-                                          f"{', '.join(CILIUM_PROTOCOLS)}; case-sensitive)", src, "api")
+                                          f"{', '.join(PORT_PROTOCOLS)}; case-sensitive)", src, "api")
                         end = p.get("endPort")
                         if end is not None and not is_template(end) and (isinstance(end, bool) or not isinstance(end, int)
                                                                     or not 0 <= end <= 65535):
@@ -263,8 +260,8 @@ def _np_port(p: Any, pp: str) -> Iterator[Problem]:
         yield Problem(pp, "port entry is not an object", src, "api")
         return
     proto = p.get("protocol")
-    if proto is not None and proto not in NP_PROTOCOLS:
-        yield Problem(f"{pp}.protocol", f"unsupported protocol {proto!r} (valid: {', '.join(NP_PROTOCOLS)})", src, "api")
+    if proto is not None and proto not in PROTOCOLS:  # validation.go validateNetworkPolicyPort
+        yield Problem(f"{pp}.protocol", f"unsupported protocol {proto!r} (valid: {', '.join(PROTOCOLS)})", src, "api")
     port, end = p.get("port"), p.get("endPort")
     n = _port_number(port)
     if port is not None and not is_template(port):
@@ -329,7 +326,7 @@ def api_problems(doc: Mapping) -> list[Problem]:
     if not is_policy_kind(doc):
         return []
     out = list(header_problems(doc))
-    out += list(np_api_problems(doc) if doc.get("kind") == NP_KIND else cilium_api_problems(doc))
+    out += list(np_api_problems(doc) if doc.get("kind") == NETWORK_POLICY else cilium_api_problems(doc))
     return out
 
 

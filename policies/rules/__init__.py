@@ -24,7 +24,7 @@ from . import (
     providers, validity,
 )
 from .base import (
-    ADVISORY, DEFAULT_DIRECT_APPLY_STACKS, MANDATORY, Context, Enforcement, Guardrail, GuardrailViolation, ProviderInfo,
+    ADVISORY, MANDATORY, Context, Enforcement, Guardrail, GuardrailViolation, ProviderInfo,
     describe,
 )
 
@@ -62,8 +62,6 @@ class GuardrailFinding:
         return {"policy": self.policy, "enforcement": self.enforcement, "resource": self.resource,
                 "message": self.message}
 
-
-Finding = GuardrailFinding  # the old name, while netpol/commands/check.py moves to GuardrailFinding
 
 
 def _finding(rule: Guardrail, v: GuardrailViolation, manifests: Sequence[Mapping[str, Any]] | None, ctx: Context) -> GuardrailFinding:
@@ -106,6 +104,6 @@ def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bo
 
 
 __all__ = [
-    "ADVISORY", "DEFAULT_DIRECT_APPLY_STACKS", "MANDATORY", "RULES", "RULES_BY_NAME", "Context", "Enforcement",
-    "Finding", "Guardrail", "GuardrailFinding", "GuardrailViolation", "ProviderInfo", "describe", "run", "run_resource",
+    "ADVISORY", "MANDATORY", "RULES", "RULES_BY_NAME", "Context", "Enforcement",
+    "Guardrail", "GuardrailFinding", "GuardrailViolation", "ProviderInfo", "describe", "run", "run_resource",
 ]

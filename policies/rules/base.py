@@ -44,8 +44,6 @@ NAMESPACE_KINDS = frozenset({apis.NAMESPACE, apis.NAMESPACE_PATCH})
 MANDATORY: Enforcement = "mandatory"
 ADVISORY: Enforcement = "advisory"
 
-DEFAULT_DIRECT_APPLY_STACKS = defaults.DIRECT_APPLY_STACKS
-
 
 @dataclass(frozen=True, slots=True)
 class GuardrailViolation:
@@ -82,7 +80,7 @@ class Context:
 
     platform_namespaces: frozenset[str] = frozenset(defaults.PLATFORM_NAMESPACES)
     mesh_namespaces: frozenset[str] = frozenset(defaults.MESH_NAMESPACES)
-    direct_apply_stacks: frozenset[str] = frozenset(DEFAULT_DIRECT_APPLY_STACKS)
+    direct_apply_stacks: frozenset[str] = frozenset(defaults.DIRECT_APPLY_STACKS)
     stack: str | None = None
     providers: tuple[ProviderInfo, ...] | None = None  # None: not known (plain YAML files)
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -171,6 +169,3 @@ def violation(m: Mapping[str, Any], path: str, what: str, fix: str, *, index: in
 def with_index(vs: list[GuardrailViolation], index: int) -> list[GuardrailViolation]:
     return [GuardrailViolation(v.message, v.path, index, v.urn, v.resource) for v in vs]
 
-
-Rule = Guardrail  # the old name, while policies/rules/invariants.py moves to Guardrail
-Violation = GuardrailViolation  # likewise

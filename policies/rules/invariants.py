@@ -22,9 +22,10 @@ from netpol import catalogue
 from netpol import labels as L
 from netpol import names as N
 from netpol.catalogue import WORKLOAD, well_known_in, workload_labels
-from netpol.invariants import INVARIANTS, Expectations, check_invariants
+from netpol.catalogue import Expectations
+from netpol.invariants import INVARIANTS, check_invariants
 
-from .base import MANDATORY, Context, Rule, Violation, describe, name_of
+from .base import MANDATORY, Context, Guardrail, GuardrailViolation, describe, name_of
 from .cilium import is_cilium_policy
 
 NAME = "reachability-invariants"
@@ -72,7 +73,7 @@ def _ref(m: Mapping[str, Any]) -> str:
     return f"{m.get('kind')}/{ns}/{name_of(m)}" if ns else f"{m.get('kind')}/{name_of(m)}"
 
 
-def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violation]:
+def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[GuardrailViolation]:
     inventory, expectations = ctx.reach if ctx.reach is not None else derive(manifests, ctx)
     index = {_ref(m): i for i, m in enumerate(manifests) if is_cilium_policy(m)}
     policies = [m for m in manifests if is_cilium_policy(m)]
@@ -80,13 +81,13 @@ def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[Violatio
     for v in check_invariants(policies, inventory, expectations):
         deciding = index.get(v.policy) if v.policy else None
         where = f"{describe(manifests[deciding])}: " if deciding is not None else ""
-        out.append(Violation(
+        out.append(GuardrailViolation(
             message=f"{where}invariant `{v.invariant}` ({INVARIANTS[v.invariant]}) is broken: {v.message}. Fix: {FIX[v.invariant]}",
             index=deciding, resource=None if deciding is not None else f"invariant {v.invariant}"))
     return out
 
 
-RULE = Rule(
+RULE = Guardrail(
     name=NAME,
     description="The stack's policies keep the architecture's promises, proven with the reachability engine: DNS, "
                 "Prometheus, gateways per profile, shared access per label, app isolation, internet egress, escape hatch.",

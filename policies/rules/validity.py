@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
+from netpol import apis
 from netpol.reach import validate as V
 
 from .base import MANDATORY, POLICY_KINDS, Context, Guardrail, GuardrailViolation, violation
@@ -117,7 +118,7 @@ def check(m: Mapping[str, Any], ctx: Context) -> list[GuardrailViolation]:
         return []
     doc = V.plain(m)
     problems = list(V.header_problems(doc))
-    if kind == V.NP_KIND:
+    if kind == apis.NETWORK_POLICY:
         problems += V.np_api_problems(doc)
         return _violations(m, problems)
     crd = V.crd_problems(doc)

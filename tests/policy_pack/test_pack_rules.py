@@ -9,7 +9,7 @@ import pytest
 
 from pack_cases import CASES, RULE_NAMES, Case
 from policies.adapter import context_from_config
-from policies.rules import RULES, RULES_BY_NAME, Finding, ProviderInfo, describe, run
+from policies.rules import RULES, RULES_BY_NAME, GuardrailFinding, ProviderInfo, describe, run
 
 PROVIDER_URN = "urn:pulumi:live::network-policy::pulumi:providers:kubernetes::k8s"
 
@@ -23,7 +23,7 @@ def providers_for(case: Case) -> tuple[ProviderInfo, ...]:
     return (ProviderInfo(urn=PROVIDER_URN, name="k8s", render_dir="rendered/x", users=users),)
 
 
-def findings(case: Case) -> list[Finding]:
+def findings(case: Case) -> list[GuardrailFinding]:
     ctx = context_from_config(case.pack_config.get(case.rule), case.stack, providers=providers_for(case))
     return [f for f in run(case.manifests, ctx, stack_rules=True, rules=[RULES_BY_NAME[case.rule]])]
 
