@@ -29,6 +29,9 @@ ENTITIES = (
     "world-ipv4", "world-ipv6", "none",
 )
 WORLD_ENTITIES = ("world", "world-ipv4", "world-ipv6")  # outside the cluster ("0.0.0.0/0", "::/0")
+# The entities whose selection takes in addresses outside the cluster: world, its halves, and `all`
+# ("all known clusters as well as world").
+ENTITIES_WITH_WORLD = (*WORLD_ENTITIES, "all")
 # The entities a flow endpoint is named by (`entity:NAME` in `netpol reach`): `none` selects nothing,
 # and an endpoint outside the cluster is `entity:world` (or `ip:` / `fqdn:`), not a family half.
 ENDPOINT_ENTITIES = tuple(e for e in ENTITIES if e not in ("world-ipv4", "world-ipv6", "none"))

@@ -513,7 +513,7 @@ class Catalogue:
         if W.KUBE_API not in exp.shared:
             has, p = W.KUBE_API in v.access, port(W.KUBE_API_PORT)
             out.append(ExpectedFlow(
-                ns, W.KUBE_API, "kube-api", me, entity_ref(W.KUBE_API_ENTITY), (p,), ALLOW if has else CLOSED,
+                ns, W.KUBE_API, W.KUBE_API, me, entity_ref(W.KUBE_API_ENTITY), (p,), ALLOW if has else CLOSED,
                 because("baseline", N.BASELINE_KUBE_API, f"{'has' if has else 'lacks'} {access_label(W.KUBE_API)}=\"true\""),
                 f"Kubernetes API ({p})", standard=True))
 

@@ -17,13 +17,14 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from netpol.apis import PROTOCOLS
 from netpol.reach.endpoints import resolve_endpoint
 from netpol.reach.engine import PolicySet, Verdict, explain_text
 from netpol.reach.errors import ReachInputError
 from netpol.reach.inventory import Inventory, load_inventory
 
 EXIT_ALLOWED, EXIT_DENIED, EXIT_BAD_INPUT = 0, 1, 2
-PROTOCOLS_HELP = "TCP, UDP, SCTP"
+PROTOCOLS_HELP = ", ".join(PROTOCOLS)
 
 
 def parse_port(spec: str) -> tuple[int, str]:
@@ -34,7 +35,7 @@ def parse_port(spec: str) -> tuple[int, str]:
     if not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
         raise ReachInputError(f"bad port {spec!r}; valid: N or N/PROTO with N in 0-65535 and PROTO one of "
                               f"{PROTOCOLS_HELP}, e.g. 8080 or 53/UDP")
-    if proto not in ("TCP", "UDP", "SCTP"):
+    if proto not in PROTOCOLS:
         raise ReachInputError(f"bad protocol {proto!r} in port {spec!r}; valid: {PROTOCOLS_HELP}")
     return int(port_s), proto
 

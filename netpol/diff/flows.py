@@ -23,6 +23,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Iterable, NamedTuple
 
+from netpol.apis import ENTITIES_WITH_WORLD
 from netpol.catalogue import DNS, WORLD_SAMPLES, Catalogue, ExpectedFlow, Ref, pattern_example, pods_of, representative
 from netpol.model import StackConfig
 from netpol.reach import Endpoint, Inventory, PolicySet
@@ -31,9 +32,6 @@ from netpol.reach.endpoints import pod_endpoint
 from netpol.reach.fqdn import match_pattern, normalize
 
 Spec = tuple  # ("pod", ns, name) | ("entity", name) | ("fqdn", name) | ("ip", addr)
-
-# Endpoints outside the cluster: a flow opened towards (or from) one of these is internet traffic.
-OUTSIDE_ENTITIES = frozenset({"world", "world-ipv4", "world-ipv6", "all"})
 
 # Directory mode bounds: beyond these the flow set is refused (exit 2) rather than evaluated for minutes.
 MAX_DIR_FLOWS = 250_000
@@ -91,7 +89,7 @@ def spec_of(ep: Endpoint) -> Spec:
 
 def is_outside(spec: Spec) -> bool:
     """Outside the cluster: world (and `all`, which includes it), a DNS name, an outside address."""
-    return spec[0] in ("fqdn", "ip") or (spec[0] == "entity" and spec[1] in OUTSIDE_ENTITIES)
+    return spec[0] in ("fqdn", "ip") or (spec[0] == "entity" and spec[1] in ENTITIES_WITH_WORLD)
 
 
 # --- stack mode ------------------------------------------------------------------------------------

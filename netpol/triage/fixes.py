@@ -26,6 +26,7 @@ from typing import Any, Callable
 import yaml
 
 from netpol import labels as L
+from netpol.apis import PROTOCOLS
 from netpol.builders import build_manifests
 from netpol.model import AppNamespace, PlatformNamespace, StackConfig
 from netpol.profiles import PROFILES
@@ -271,7 +272,7 @@ class World:
         return p.spec
 
     def evaluate(self, src: str | None, dst: str | None, port: int, proto: str) -> Verdict | None:
-        if src is None or dst is None or proto not in ("TCP", "UDP", "SCTP"):
+        if src is None or dst is None or proto not in PROTOCOLS:
             return None
         try:
             return self.policies.evaluate(self.endpoint(src), self.endpoint(dst), port, proto)

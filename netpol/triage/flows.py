@@ -376,7 +376,7 @@ class _Input:
 def _port_proto(l4: _L4 | None) -> tuple[int, str]:
     if l4 is None:
         return 0, ""
-    for proto in ("TCP", "UDP", "SCTP"):
+    for proto in apis.PROTOCOLS:  # _L4 has a field for each
         x = getattr(l4, proto)
         if x is not None:
             p = x.destination_port
