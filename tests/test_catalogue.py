@@ -8,10 +8,13 @@ all five tools must report the changed flow.
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import replace
 
 import pytest
 
+from paths import ROOT
 from netpol import catalogue
 from netpol.catalogue import Catalogue, Expectations, Ref
 from netpol.config import build_config
@@ -205,6 +208,65 @@ def test_no_tool_keeps_its_own_copy(module):
     import re
 
     src = inspect.getsource(importlib.import_module(module))
-    for copy in (r"def standard_flows", r"^(APP_)?PROBE_PORTS =", r'WORKLOAD = "app"', r'"kube-dns", L\.KUBE_DNS_LABELS',
-                 r'\(53, "UDP"\)', r"class Expectations", r'"prometheus", L\.PROMETHEUS_LABELS'):
+    for copy in (r"def standard_flows", r"^(APP_)?PROBE_PORTS =", r'WORKLOAD = "app"', r'"kube-dns", \w+\.KUBE_DNS_LABELS',
+                 r'\(53, "UDP"\)', r"class Expectations", r'"prometheus", \w+\.PROMETHEUS_LABELS'):
         assert not re.search(copy, src, re.M), (module, copy)
+
+
+# --- netpol/labels.py holds label and annotation keys (and their values) only -----------------------
+# The split gave ports and well-known peers to netpol.wellknown, object names to netpol.names, API
+# versions, kinds, entities and protocols to netpol.apis and defaults to netpol.defaults; this guard
+# keeps them out of labels.py. The oracle is the file's text read with `ast`, not the module imported.
+LABEL_NAME_SUFFIXES = ("_LABEL", "_PREFIX", "_ANNOTATION", "_VALUE")
+LABELS_OTHER_NAMES = {
+    "ENFORCEMENT_DISABLED": str,  # the value of the enforcement label that switches it off
+    "ESCAPE_HATCH_MAX_DAYS": int,  # how far ahead the escape-hatch expiry annotation may lie
+}
+
+
+def labels_module_problems(src: str) -> list[str]:
+    """What in the source of a labels module is not a label/annotation key, value or key helper."""
+    out = []
+    for node in ast.parse(src).body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            continue  # the docstring
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.FunctionDef):
+            if not node.name.endswith("_label") or node.name == "__getattr__":
+                out.append(f"function {node.name}: only `<x>_label` helpers that build a key")
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                name = t.id if isinstance(t, ast.Name) else ast.unparse(t)
+                value = node.value
+                want = LABELS_OTHER_NAMES.get(name, str if name.endswith(LABEL_NAME_SUFFIXES) else None)
+                if want is None:
+                    out.append(f"{name}: not a label or annotation key or value (a port, name or API fact?)")
+                elif not (isinstance(value, ast.Constant) and type(value.value) is want):
+                    out.append(f"{name}: a {want.__name__} literal expected, not {ast.unparse(value)!r}")
+                elif want is str and re.search(r"^[a-z0-9.-]+/v\d+(alpha|beta)?\d*$|^[A-Z][A-Za-z]+$", value.value):
+                    out.append(f"{name}: {value.value!r} is an API version or a kind (netpol.apis)")
+            continue
+        out.append(f"line {node.lineno}: {type(node).__name__} (labels.py defines constants and helpers only; "
+                   "imports, tables and a module __getattr__ belong elsewhere)")
+    return out
+
+
+def test_labels_holds_only_label_and_annotation_keys():
+    assert labels_module_problems((ROOT / "netpol" / "labels.py").read_text()) == []
+
+
+@pytest.mark.parametrize("src", [
+    "DNS_PORT = 53\n",
+    "KUBE_DNS_LABELS = {'k8s-app': 'kube-dns'}\n",
+    "CILIUM_API_VERSION_LABEL = 'cilium.io/v2'\n",
+    "CNP_VALUE = 'CiliumNetworkPolicy'\n",
+    "BASELINE_DNS = 'baseline-dns-egress'\n",
+    "from netpol.wellknown import DNS_PORT\n",
+    "_MOVED = {}\n\ndef __getattr__(name):\n    return _MOVED[name]\n",
+    "def platform_policy_name(ns):\n    return ns + '-default'\n",
+])
+def test_the_labels_guard_sees_what_it_forbids(src):
+    assert labels_module_problems(src)
