@@ -2,11 +2,12 @@
 
 import pulumi
 
-from components import COMPONENT_CLASSES, kubernetes_provider, publish_tree
+from components import COMPONENT_CLASSES, kubernetes_provider, publish_tree, sdk_runtime
 from netpol.builders import COMPONENTS, build_manifests
 from netpol.config import build_config
 from netpol.pulumi_config import read_pulumi_config
 
+sdk_runtime.install()  # a linear drain of the SDK's outstanding outputs (components/sdk_runtime.py)
 stack = pulumi.get_stack()
 # Config through pulumi.Config("netpol") (netpol/pulumi_config.py): what the engine passed, project
 # defaults included; the offline commands read the same files themselves (netpol.config.load_config).
