@@ -34,6 +34,8 @@ from pulumi_policy import (
 from policies.adapter import (
     CONFIG_SCHEMA, K8S_PROVIDER_TYPE, context_from_config, is_kubernetes_resource, kind_of, provider_info, to_manifest,
 )
+from policies.conversions import IdentityMemo
+from policies.conversions import install as install_conversion_memo
 from policies.rules import RULES, Guardrail
 from policies.rules.base import ProviderInfo, with_index
 
@@ -87,6 +89,7 @@ def settle_runtime_environment() -> None:
     for k in RUNTIME_ENV:
         os.environ.pop(k, None)
     _listen_for_configure_stack()
+    install_conversion_memo()
 
 
 def _listen_for_configure_stack() -> None:
@@ -142,6 +145,11 @@ def _config(args: Any) -> Mapping[str, Any]:
         return {}
 
 
+# The manifest of a resource's props, adapted once however many policies read the same props object
+# (with policies.conversions installed, pulumi-policy hands every policy of a request that object).
+manifest_of = IdentityMemo(lambda props, type_token: to_manifest(type_token, props))
+
+
 def resource_policy(rule: Guardrail) -> ResourceValidationPolicy:
     check = rule.resource
     assert check is not None
@@ -150,7 +158,7 @@ def resource_policy(rule: Guardrail) -> ResourceValidationPolicy:
         kind = kind_of(args.resource_type)
         if kind is None or not rule.applies_to(kind):
             return  # not a Kubernetes object this rule reads: skip converting it
-        manifest = to_manifest(args.resource_type, args.props)
+        manifest = manifest_of(args.props, args.resource_type)
         if manifest is None:
             return
         ctx = context_from_config(_config(args), stack_name(args.urn))
@@ -180,7 +188,7 @@ def stack_inputs(resources: Any) -> tuple[list[dict], list[str], tuple[ProviderI
             continue
         if not is_kubernetes_resource(t):
             continue
-        m = to_manifest(t, r.props)
+        m = manifest_of(r.props, t)
         if m is None:
             continue
         i = len(manifests)
