@@ -6,6 +6,10 @@ stack does):
   --default-engine-max), then as the pull-request workflow runs it (PULUMI_SKIP_CHECKPOINTS=true)
   without the policy pack and with it, and the program under the SDK mocks (the same program, no
   engine): the pack's share of a preview is the target (<= 25 %).
+  A do-nothing pack (one resource policy that returns at once; written into the benchmark's project
+  copy, not shipped) is previewed beside them: what any Python pack costs under this engine, the
+  floor under the pack's share. The engine calls every pack twice per resource on its sequential
+  step path (Remediate, then Analyze), so that floor grows with the number of resources.
 * with `--cluster`: `pulumi up` of the dev stack against a local control plane (tools/cluster), and
   the same `pulumi up` again with nothing to change.
 
@@ -60,17 +64,33 @@ def project_with(n: int, base: Path, stack: str, template: str) -> tuple[Path, d
     return proj, env
 
 
+NOOP_PACK = {
+    "PulumiPolicy.yaml": "description: does nothing (bench/bench_engine.py)\nruntime:\n  name: python\n"
+                         "  options:\n    virtualenv: ../.venv\nversion: 0.0.1\n",
+    "__main__.py": "from pulumi_policy import PolicyPack, ResourceValidationPolicy\n\n"
+                   "PolicyPack(name='noop', policies=[ResourceValidationPolicy(\n"
+                   "    name='noop', description='does nothing', validate=lambda args, report: None)])\n",
+}
+
+
 def preview_row(n: int, runs: int, default_max: int) -> None:
     with tempfile.TemporaryDirectory() as d:
         proj, env = project_with(n, Path(d), "bench", "live")
+        (proj / "noop-pack").mkdir()
+        for name, text in NOOP_PACK.items():
+            (proj / "noop-pack" / name).write_text(text)
         pulumi = [str(BIN / "pulumi"), "preview", "--stack", "bench", "--non-interactive"]
         # The engine as shipped: the file backend re-serializes the snapshot after every step.
         default = (statistics.median(timed(pulumi, proj, env) for _ in range(runs))
                    if n <= default_max else None)
         # As the pull-request workflow runs it (PULUMI_SKIP_CHECKPOINTS=true on the preview step).
         skip = {**env, "PULUMI_SKIP_CHECKPOINTS": "true"}
-        bare = statistics.median(timed(pulumi, proj, skip) for _ in range(runs))
-        pack = statistics.median(timed(pulumi + ["--policy-pack", "policies"], proj, skip) for _ in range(runs))
+        got: dict[str, list[float]] = {"bare": [], "noop": [], "pack": []}
+        for _ in range(runs):  # interleaved, so drift on a shared machine hits all three alike
+            got["bare"].append(timed(pulumi, proj, skip))
+            got["noop"].append(timed(pulumi + ["--policy-pack", "noop-pack"], proj, skip))
+            got["pack"].append(timed(pulumi + ["--policy-pack", "policies"], proj, skip))
+        bare, noop, pack = (statistics.median(got[k]) for k in ("bare", "noop", "pack"))
     config = synthetic_config(n)
 
     def mocks() -> float:
@@ -80,8 +100,8 @@ def preview_row(n: int, runs: int, default_max: int) -> None:
 
     mock = statistics.median(mocks() for _ in range(runs))
     dflt = f"{default:>14.1f}" if default is not None else f"{'not run':>14}"
-    print(f"{n:>6} {dflt} {bare:>12.1f} {pack:>12.1f} {100 * (pack - bare) / bare:>+8.0f}% {mock:>10.1f}",
-          flush=True)
+    print(f"{n:>6} {dflt} {bare:>12.1f} {noop:>12.1f} {100 * (noop - bare) / bare:>+8.0f}% {pack:>12.1f} "
+          f"{100 * (pack - bare) / bare:>+8.0f}% {mock:>10.1f}", flush=True)
 
 
 def up_row(n: int) -> None:
@@ -116,8 +136,9 @@ def main() -> None:
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     os.environ.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    print(f"{'N':>6} {'default eng s':>14} {'preview s':>12} {'+pack s':>12} {'pack':>9} {'mocks s':>10}")
-    print(f"{'':>6} {'(checkpoints)':>14} {'(skip checkpoints, as the PR workflow)':>45}")
+    print(f"{'N':>6} {'default eng s':>14} {'preview s':>12} {'+noop pack':>12} {'noop':>9} {'+our pack':>12} "
+          f"{'pack':>9} {'mocks s':>10}")
+    print(f"{'':>6} {'(checkpoints)':>14} {'(skip checkpoints, as the PR workflow; pack shares vs preview)':>70}")
     for n in sizes:
         preview_row(n, a.runs, a.default_engine_max)
     if a.cluster:
