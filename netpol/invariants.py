@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Mapping
 from netpol import catalogue as C
 from netpol.apis import CCNP, CNP
 from netpol.catalogue import Catalogue, ExpectedFlow, Expectations, Ref, WellKnown
+from netpol.config import paused_gc
 from netpol.labels import NAMESPACE_NAME_LABEL, access_label
 from netpol.reach import Endpoint, Inventory, PolicySet, Verdict
 from netpol.reach.endpoints import entity_endpoint, pod_endpoint
@@ -332,6 +333,12 @@ CHECKS: dict[str, Check] = {
 def check_invariants(docs: list[Mapping], inventory: Inventory, exp: Expectations,
                      policies: PolicySet | None = None, only: Iterable[str] | None = None) -> list[Violation]:
     """Every broken promise (at most MAX_PER_INVARIANT flows each, then a count)."""
+    with paused_gc():
+        return _check_invariants(docs, inventory, exp, policies, only)
+
+
+def _check_invariants(docs: list[Mapping], inventory: Inventory, exp: Expectations,
+                      policies: PolicySet | None, only: Iterable[str] | None) -> list[Violation]:
     ps = policies or PolicySet.from_manifests(docs)
     ctx = Context(ps, docs, inventory, exp)
     out: list[Violation] = []

@@ -283,9 +283,17 @@ def check_command(stack: str | None, manifests: Path | None, stack_rules: bool, 
                   as_json: bool, live=None) -> int:
     """Run the rules; print a table (or JSON); return the exit code (0 clean/advisory, 1 mandatory, 2 bad
     input: also when some file could not be read, after checking the rest)."""
-    tree: ManifestTree | None = None
     if live is not None:  # --kubeconfig/--context: netpol.live.LiveSource
         return _check_live(live, stack, manifests, stack_rules, inventory, as_json)
+    from netpol.config import paused_gc
+
+    with paused_gc():  # one bulk phase: the stack's model, its manifests, the rules
+        return _check_offline(stack, manifests, stack_rules, inventory, as_json)
+
+
+def _check_offline(stack: str | None, manifests: Path | None, stack_rules: bool, inventory: Path | None,
+                   as_json: bool) -> int:
+    tree: ManifestTree | None = None
     try:
         if (stack is None) == (manifests is None):
             raise CheckInputError("give exactly one of --stack STACK or --manifests DIR")
