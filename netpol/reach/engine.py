@@ -117,7 +117,7 @@ class Selection:
     shares (computed once per identity)."""
 
     __slots__ = ("targets", "empty", "selected_by", "notes", "enforced", "enforcers", "first_enforcer",
-                 "denies", "allows", "has_l7")
+                 "denies", "allows", "has_l7", "_by_port", "decisions")
 
     def __init__(self, targets: list[Target], empty: list[Target]):
         self.targets, self.empty = targets, empty
@@ -130,6 +130,31 @@ class Selection:
         self.denies = tuple((t, r) for t in targets for r in t.denies)
         self.allows = tuple((t, r) for t in targets for r in t.allows)
         self.has_l7 = any(r.has_l7 for _, r in self.allows)
+        self._by_port: dict[tuple[int, str], tuple[tuple, tuple]] = {}
+        # SideResults decided on this side, by everything they are built from (see PolicySet._side)
+        self.decisions: dict[tuple, SideResult] = {}
+
+    def on_port(self, port: int, proto: str) -> tuple[tuple, tuple]:
+        """(denies, allows) whose ports admit port/proto, in order, each as (target, rule, L7 kind of
+        the first matching entry with L7 rules, a matching entry has none): `CompiledRule.match`'s
+        port half, done once per port and protocol; what is left per flow is the peer half."""
+        key = (port, proto)
+        hit = self._by_port.get(key)
+        if hit is None:
+            hit = self._by_port[key] = (self._port_filtered(self.denies, port, proto),
+                                        self._port_filtered(self.allows, port, proto))
+        return hit
+
+    @staticmethod
+    def _port_filtered(pairs: tuple, port: int, proto: str) -> tuple:
+        out = []
+        for t, r in pairs:
+            if r.never:
+                continue
+            ok, l7, plain = r.port_match(port, proto)
+            if ok:
+                out.append((t, r, l7, plain))
+        return tuple(out)
 
 
 class CompileCache:
@@ -335,67 +360,79 @@ class PolicySet:
         # always enforce policy (default deny)").
         enforced = sel.enforced or (subject.kind == "entity" and subject.entity == "init")
         cached = self.cache
+        denies, allows = sel.on_port(port, proto)
 
-        def decided(allowed: bool, reason: str, t: Target | None = None, r: CompiledRule | None = None,
+        def decided(key: tuple, allowed: bool, reason: str, t: Target | None = None, r: CompiledRule | None = None,
                     l7: str | None = None, extra: Iterable[str] = ()) -> SideResult:
+            """The side's result; the same for every flow with the same `key` (what it is built from
+            besides this selection, port and protocol), so made once per key (never changed after)."""
+            if key is not None:
+                hit = sel.decisions.get(key)
+                if hit is not None:
+                    return hit
             notes = sel.notes
             more = (r.decision_notes if r is not None else ()) + tuple(extra)
             if more:
                 notes = _dedupe(notes + list(more))
-            return SideResult(enforced, allowed, reason,
-                              policy=t.policy_str if t else None,
-                              rule=(r.path if r else (t.section_path if t else None)),
-                              description=t.description if t else None,
-                              l7=l7, selected_by=list(sel.selected_by), notes=list(notes))
+            res = SideResult(enforced, allowed, reason,
+                             policy=t.policy_str if t else None,
+                             rule=(r.path if r else (t.section_path if t else None)),
+                             description=t.description if t else None,
+                             l7=l7, selected_by=list(sel.selected_by), notes=list(notes))
+            if key is not None:
+                sel.decisions[key] = res
+            return res
 
         # Docs "Deny Policies": "Deny policies take precedence over allow policies, regardless of
         # whether they are a Cilium Network Policy, a Clusterwide Cilium Network Policy ...".
-        for t, r in sel.denies:
-            if r.match(peer, port, proto, cached) is not None:
-                return decided(False, "deny-rule", t, r)
+        for t, r, _, _ in denies:
+            if r.peer_match(peer, cached)[0]:
+                return decided((port, proto, "deny", t, r), False, "deny-rule", t, r)
         # Docs "Endpoint default policy": traffic is allowed until a policy puts the endpoint into
         # default deny in this direction.
         if not enforced:
             # "EnableDefaultDeny does not apply to layer-7 policy": an L7 rule matching the flow
             # still sends it through the proxy (docs "Endpoint default policy", warning).
-            for t, r in (sel.allows if sel.has_l7 else ()):
-                m = r.match(peer, port, proto, cached)
-                if m is not None and m.l7 is not None and not m.via_fqdn:
-                    return decided(True, "not-enforced", t, r, l7=m.l7, extra=[
-                        f"no default deny at {direction}, but the L7 ({m.l7}) rule {r.path} still applies: "
+            for t, r, l7, _ in (allows if sel.has_l7 else ()):
+                if l7 is None:
+                    continue
+                hit, via_fqdn = r.peer_match(peer, cached)
+                if hit and not via_fqdn:
+                    return decided((port, proto, "not-enforced-l7", t, r, l7), True, "not-enforced", t, r, l7=l7, extra=[
+                        f"no default deny at {direction}, but the L7 ({l7}) rule {r.path} still applies: "
                         "requests are filtered by the proxy (docs 'Endpoint default policy': "
                         "EnableDefaultDeny does not apply to layer-7 policy)"])
-            return decided(True, "not-enforced")
+            return decided((port, proto, "not-enforced"), True, "not-enforced")
         # An allow with L7 rules on the port redirects the flow to the proxy even when another rule
         # allows it at L3/L4 (the port-specific redirect entry is the more specific one); the
         # plain allow then lets every request through the proxy (L7 allow-all for that peer).
-        l7_hit: tuple[Target, CompiledRule, Match] | None = None
+        l7_hit: tuple[Target, CompiledRule, str] | None = None
         plain_hit: tuple[Target, CompiledRule] | None = None
         fqdn_blocked: tuple[Target, CompiledRule] | None = None
-        for t, r in sel.allows:
-            m = r.match(peer, port, proto, cached)
-            if m is None:
+        for t, r, l7, plain in allows:
+            hit, via_fqdn = r.peer_match(peer, cached)
+            if not hit:
                 continue
-            if m.via_fqdn and not any(self.dns_visible(subject, n) for n in _peer_names(peer)):
+            if via_fqdn and not any(self.dns_visible(subject, n) for n in _peer_names(peer)):
                 fqdn_blocked = fqdn_blocked or (t, r)
                 continue
-            if m.l7 is not None and l7_hit is None:
-                l7_hit = (t, r, m)
-            if m.plain and plain_hit is None:
+            if l7 is not None and l7_hit is None:
+                l7_hit = (t, r, l7)
+            if plain and plain_hit is None:
                 plain_hit = (t, r)
                 if l7_hit is None and not sel.has_l7:
                     break  # nothing can redirect this flow to a proxy: the first plain allow decides
         if l7_hit is not None:
-            t, r, m = l7_hit
-            extra = [f"L7 ({m.l7}): the L4 flow is allowed and redirected to the {m.l7} proxy, which "
+            t, r, l7 = l7_hit
+            extra = [f"L7 ({l7}): the L4 flow is allowed and redirected to the {l7} proxy, which "
                      f"filters requests by the rules of {r.path}"]
             if plain_hit is not None:
                 pt, pr = plain_hit
                 extra.append(f"{pt.policy} {pr.path} also allows this flow without L7 rules, so every "
-                             f"{m.l7} request passes the proxy")
-            return decided(True, "allowed", t, r, l7=m.l7, extra=extra)
+                             f"{l7} request passes the proxy")
+            return decided((port, proto, "l7", t, r, l7, plain_hit), True, "allowed", t, r, l7=l7, extra=extra)
         if plain_hit is not None:
-            return decided(True, "allowed", *plain_hit)
+            return decided((port, proto, "allowed", *plain_hit), True, "allowed", *plain_hit)
         # Docs "Access to/from local host": "Kubernetes will automatically allow all communication
         # from the local host of all local endpoints" (agent option --allow-localhost).
         # Cilium adds this host allow to the ingress rules of every subject but the host itself,
@@ -404,15 +441,15 @@ class PolicySet:
         if (self.allow_localhost and direction == "ingress" and sel.targets
                 and not (subject.kind == "entity" and subject.entity == "host")
                 and peer.kind == "entity" and peer.entity == "host"):
-            return decided(True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
+            return decided((port, proto, "localhost"), True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
         if fqdn_blocked is not None:
             t, r = fqdn_blocked
             name = ", ".join(_peer_names(peer))
-            return decided(False, "fqdn-without-dns-visibility", t, r, extra=[
+            return decided(None, False, "fqdn-without-dns-visibility", t, r, extra=[
                 f"{r.path} allows {name} by toFQDNs, but no egress rule selecting the source has a DNS L7 "
                 f"rule (toPorts.rules.dns) admitting lookups of {name}: Cilium's DNS proxy never sees the "
                 "answer, so the name's IPs are never allowed (docs 'DNS based')"])
-        return decided(False, "default-deny", sel.first_enforcer, extra=[
+        return decided((port, proto, "default-deny"), False, "default-deny", sel.first_enforcer, extra=[
             f"default deny at {direction}: enforced by {', '.join(sel.enforcers) or 'reserved:init (always in default deny)'}; no allow rule matches "
             f"this peer on {port}/{proto}"])
 

@@ -799,6 +799,37 @@ def test_cached_and_uncached_agree():
                 assert flow(fast, s, d, port, proto).to_json() == a.to_json()  # cache hit
 
 
+def test_shared_side_results_agree_with_fresh_sets():
+    """A side's result is made once per (selection, port, protocol, deciding rule) and shared: every
+    flow through one long-lived set, in any order, equals the same flow in a set that has seen nothing
+    else (deny rules, L7 redirects beside plain allows, default deny, host, FQDNs with and without DNS
+    visibility, outside peers)."""
+    texts = [ALLOW_ALL_EGRESS_A, DNS_VISIBILITY, _fqdn_policy("{matchPattern: '*.api.example.com'}"),
+             cnp("deny", "tenant-b", """
+spec:
+  endpointSelector: {}
+  ingress: [{fromEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: tenant-a, app: frontend}}]},
+            {fromEntities: [host]}, {fromEntities: [cluster]}]
+  ingressDeny: [{fromEndpoints: [{matchLabels: {io.kubernetes.pod.namespace: tenant-a, app: backend}}],
+                 toPorts: [{ports: [{port: "443"}]}]},
+                {fromEntities: [world]}]
+"""), cnp("l7", "tenant-a", """
+spec:
+  endpointSelector: {matchLabels: {app: backend}}
+  ingress:
+  - fromEndpoints: [{}]
+    toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]
+  - fromEndpoints: [{matchLabels: {app: frontend}}]
+"""), ccnp("in", "spec:\n  endpointSelector: {matchLabels: {k8s-app: kube-dns}}\n  ingress: [{fromEndpoints: [{}]}]\n")]
+    shared = policies(*texts)
+    ends = ["tenant-a/frontend", "tenant-a/backend", "tenant-b/api", "kube-system/coredns",
+            "fqdn:sub.api.example.com", "ip:1.1.1.1", "entity:host", "entity:world"]
+    flows = [(s, d, port, proto) for port, proto in ((53, "UDP"), (80, "TCP"), (443, "TCP"))
+             for s in ends for d in ends]
+    for f in flows + flows[::-1]:
+        assert flow(shared, *f).to_json() == flow(policies(*texts), *f).to_json(), f
+
+
 def test_evaluate_rejects_bad_port_and_protocol():
     from netpol.reach import ReachInputError
     ps = policies()
