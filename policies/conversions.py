@@ -1,4 +1,4 @@
-"""One conversion per engine message, however many policies read it (pulumi-policy 1.21.0).
+"""One conversion per engine message, and no cyclic GC inside a handler (pulumi-policy 1.21.0).
 
 pulumi-policy converts a resource's properties (protobuf Struct → dict → deserialized dict →
 unknown-checking proxy) inside its per-policy loop: Analyze converts the resource and its provider
@@ -13,10 +13,18 @@ Each step is a pure function of its input, so this module memoizes it by the inp
 the request's protobuf messages are the same Python objects for as long as the request lives (upb
 caches sub-message wrappers), so the second policy gets the first one's dict, deserialized dict and
 proxy back, and `manifest_of` hands every policy the same adapted manifest. The memo holds a
-reference to each key object, so an id cannot be reused while its entry exists, and it is emptied
-when it grows past `LIMIT` entries (a cache, not a store: a miss only converts again). Consumers
-only read what they get (tests/policy_pack/test_conversions.py compares every response with and
-without the memo, on the product's stacks and on a program full of violations).
+reference to each key object, so an id cannot be reused while its entry exists. Its scope is one
+request: the servicer's Remediate, Analyze and AnalyzeStack empty every memo when they start and
+end (so nothing outlives the request that made it; a request running beside another at most
+converts again), and `LIMIT` bounds it in between. Consumers only read what they get
+(tests/policy_pack/test_conversions.py compares every response with and without, on the
+product's stacks and on a program full of violations).
+
+The same three handlers run with automatic cyclic garbage collection paused (`paused_gc`, as
+`netpol check` does for its bulk phases): AnalyzeStack at 5,000 namespaces allocates hundreds of
+thousands of objects and frees few until it returns, so the collector ran full passes over the
+whole heap again and again: 6.0 s with it, 3.3 s without (in process, interleaved). Reference
+counting still frees everything; collection resumes when the handler returns.
 
 Guarded like the other pulumi-policy hook in pack.py: installed only on the version it was read
 against (`PULUMI_POLICY_VERSION`); on any other the SDK runs unchanged, and the test that pins the
@@ -25,11 +33,16 @@ version fails so the hook is re-read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from netpol.config import paused_gc
 
 PULUMI_POLICY_VERSION = "1.21.0"
 LIMIT = 200_000
+HANDLERS = ("Remediate", "Analyze", "AnalyzeStack")
+MEMOS: list["IdentityMemo"] = []  # every memo, emptied together at each request's start and end
 
 
 class IdentityMemo:
@@ -40,6 +53,7 @@ class IdentityMemo:
         self.limit = limit
         self.entries: dict[tuple, tuple[Any, Any]] = {}
         self.hits = 0
+        MEMOS.append(self)
 
     def __call__(self, obj: Any, *args: Any) -> Any:
         key = (id(obj), *args)
@@ -54,6 +68,11 @@ class IdentityMemo:
         return out
 
 
+def forget_all() -> None:
+    for m in MEMOS:
+        m.entries.clear()
+
+
 class _JsonFormat:
     """The `json_format` pulumi-policy's module calls, with MessageToDict memoized."""
 
@@ -65,8 +84,25 @@ class _JsonFormat:
         return getattr(self._real, name)
 
 
+def request_scoped(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """A servicer handler run as one request: memos emptied before and after, GC paused inside."""
+
+    def run(self: Any, request: Any, context: Any) -> Any:
+        forget_all()
+        try:
+            with paused_gc():
+                return handler(self, request, context)
+        finally:
+            forget_all()
+
+    run.__name__ = handler.__name__
+    run._netpol_scoped = handler  # type: ignore[attr-defined]
+    return run
+
+
 def install() -> bool:
-    """Memoize pulumi-policy's conversions when it is the version read; True when installed."""
+    """Memoize pulumi-policy's conversions and scope its handlers when it is the version read;
+    True when installed (or already)."""
     from pulumi_policy import policy as pp
     from pulumi_policy.version import VERSION
 
@@ -77,4 +113,26 @@ def install() -> bool:
     pp.json_format = _JsonFormat(pp.json_format)
     pp.deserialize_properties = IdentityMemo(pp.deserialize_properties)
     pp.unknown_checking_proxy = IdentityMemo(pp.unknown_checking_proxy)
+    servicer = pp._PolicyAnalyzerServicer
+    for name in HANDLERS:
+        setattr(servicer, name, request_scoped(getattr(servicer, name)))
     return True
+
+
+@contextmanager
+def installed() -> Iterator[bool]:
+    """`install()` for the span of a with-block, everything it replaced put back afterwards (tests and
+    bench/bench_pack.py compare pulumi-policy with and without it in one process)."""
+    from pulumi_policy import policy as pp
+
+    servicer = pp._PolicyAnalyzerServicer
+    saved = {n: getattr(pp, n) for n in ("json_format", "deserialize_properties", "unknown_checking_proxy")}
+    handlers = {n: servicer.__dict__[n] for n in HANDLERS}
+    try:
+        yield install()
+    finally:
+        for n, v in saved.items():
+            setattr(pp, n, v)
+        for n, v in handlers.items():
+            setattr(servicer, n, v)
+        forget_all()

@@ -8,6 +8,8 @@ every violation case of the pack's tests. And the memo must actually be hit (els
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as pp
@@ -60,27 +62,42 @@ def test_responses_are_the_same_with_and_without_the_memo(name, resources, monke
     with monkeypatch.context() as m:
         m.setattr(pack, "manifest_of", lambda props, t: to_manifest(t, props))
         plain = responses(resources)
-    with monkeypatch.context() as m:
-        for attr in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
-            m.setattr(pp, attr, getattr(pp, attr))
-        memo = conversions.IdentityMemo(lambda props, t: to_manifest(t, props))
-        m.setattr(pack, "manifest_of", memo)
-        assert conversions.install()
+    with conversions.installed() as ok:
+        assert ok
+        before = pack.manifest_of.hits
         memoized = responses(resources)
-        assert isinstance(pp.json_format, conversions._JsonFormat)
-        converted = pp.json_format.MessageToDict.hits
+        converted, adapted = pp.json_format.MessageToDict.hits, pack.manifest_of.hits - before
+        assert all(not m.entries for m in conversions.MEMOS), "a request's memos outlive it"
     assert memoized == plain
-    if any(r.type.startswith("kubernetes:") and not r.type.startswith("pulumi:") for r in resources):
-        assert converted > 0 and memo.hits > 0, "the memo was never hit"
-    assert not isinstance(pp.json_format, conversions._JsonFormat), "monkeypatch restores the SDK"
+    if any(r.type.startswith("kubernetes:") for r in resources):
+        assert converted > 0 and adapted > 0, "the memo was never hit"
+    assert not isinstance(pp.json_format, conversions._JsonFormat), "installed() puts the SDK back"
+    assert not hasattr(pp._PolicyAnalyzerServicer.Analyze, "_netpol_scoped")
+
+
+def test_a_handler_runs_with_gc_paused_and_leaves_it_on_and_the_memos_empty_even_when_it_raises():
+    seen = []
+    memo = conversions.IdentityMemo(lambda x: object())
+
+    def handler(self, request, context):
+        seen.append(gc.isenabled())
+        memo(request)
+        assert memo.entries
+        raise RuntimeError("boom")
+
+    scoped = conversions.request_scoped(handler)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="boom"):
+        scoped(None, object(), None)
+    assert seen == [False] and gc.isenabled() and not memo.entries
 
 
 def test_install_is_refused_on_another_pulumi_policy(monkeypatch):
     monkeypatch.setattr(conversions, "PULUMI_POLICY_VERSION", "0.0.0")
-    for attr in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
-        monkeypatch.setattr(pp, attr, getattr(pp, attr))
-    assert conversions.install() is False
-    assert not isinstance(pp.json_format, conversions._JsonFormat)
+    with conversions.installed() as ok:
+        assert ok is False
+        assert not isinstance(pp.json_format, conversions._JsonFormat)
+        assert not hasattr(pp._PolicyAnalyzerServicer.AnalyzeStack, "_netpol_scoped")
 
 
 def test_identity_memo_keys_on_the_object_not_its_value():
