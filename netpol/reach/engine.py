@@ -99,6 +99,9 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return list(seen)
 
 
+_PROTOCOLS = frozenset(PROTOCOLS)
+
+
 def check_flow_args(port: Any, protocol: Any) -> tuple[int, str]:
     try:
         p = int(port)
@@ -337,7 +340,10 @@ class PolicySet:
 
     # --- evaluation ------------------------------------------------------------------------
     def evaluate(self, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> Verdict:
-        port, proto = check_flow_args(port, protocol)
+        if type(port) is int and 0 <= port <= 65535 and type(protocol) is str and protocol in _PROTOCOLS:
+            proto = protocol  # what check_flow_args makes of well-formed arguments, without its conversions
+        else:
+            port, proto = check_flow_args(port, protocol)
         key = (src.key, dst.key, port, proto)
         pair = self._verdict_cache.get(key) if self.cache else None
         if pair is None:
@@ -362,32 +368,11 @@ class PolicySet:
         cached = self.cache
         denies, allows = sel.on_port(port, proto)
 
-        def decided(key: tuple, allowed: bool, reason: str, t: Target | None = None, r: CompiledRule | None = None,
-                    l7: str | None = None, extra: Iterable[str] = ()) -> SideResult:
-            """The side's result; the same for every flow with the same `key` (what it is built from
-            besides this selection, port and protocol), so made once per key (never changed after)."""
-            if key is not None:
-                hit = sel.decisions.get(key)
-                if hit is not None:
-                    return hit
-            notes = sel.notes
-            more = (r.decision_notes if r is not None else ()) + tuple(extra)
-            if more:
-                notes = _dedupe(notes + list(more))
-            res = SideResult(enforced, allowed, reason,
-                             policy=t.policy_str if t else None,
-                             rule=(r.path if r else (t.section_path if t else None)),
-                             description=t.description if t else None,
-                             l7=l7, selected_by=list(sel.selected_by), notes=list(notes))
-            if key is not None:
-                sel.decisions[key] = res
-            return res
-
         # Docs "Deny Policies": "Deny policies take precedence over allow policies, regardless of
         # whether they are a Cilium Network Policy, a Clusterwide Cilium Network Policy ...".
         for t, r, _, _ in denies:
             if r.peer_match(peer, cached)[0]:
-                return decided((port, proto, "deny", t, r), False, "deny-rule", t, r)
+                return _decided(sel, enforced, (port, proto, "deny", t, r), False, "deny-rule", t, r)
         # Docs "Endpoint default policy": traffic is allowed until a policy puts the endpoint into
         # default deny in this direction.
         if not enforced:
@@ -398,11 +383,11 @@ class PolicySet:
                     continue
                 hit, via_fqdn = r.peer_match(peer, cached)
                 if hit and not via_fqdn:
-                    return decided((port, proto, "not-enforced-l7", t, r, l7), True, "not-enforced", t, r, l7=l7, extra=[
+                    return _decided(sel, enforced, (port, proto, "not-enforced-l7", t, r, l7), True, "not-enforced", t, r, l7=l7, extra=[
                         f"no default deny at {direction}, but the L7 ({l7}) rule {r.path} still applies: "
                         "requests are filtered by the proxy (docs 'Endpoint default policy': "
                         "EnableDefaultDeny does not apply to layer-7 policy)"])
-            return decided((port, proto, "not-enforced"), True, "not-enforced")
+            return _decided(sel, enforced, (port, proto, "not-enforced"), True, "not-enforced")
         # An allow with L7 rules on the port redirects the flow to the proxy even when another rule
         # allows it at L3/L4 (the port-specific redirect entry is the more specific one); the
         # plain allow then lets every request through the proxy (L7 allow-all for that peer).
@@ -430,9 +415,9 @@ class PolicySet:
                 pt, pr = plain_hit
                 extra.append(f"{pt.policy} {pr.path} also allows this flow without L7 rules, so every "
                              f"{l7} request passes the proxy")
-            return decided((port, proto, "l7", t, r, l7, plain_hit), True, "allowed", t, r, l7=l7, extra=extra)
+            return _decided(sel, enforced, (port, proto, "l7", t, r, l7, plain_hit), True, "allowed", t, r, l7=l7, extra=extra)
         if plain_hit is not None:
-            return decided((port, proto, "allowed", *plain_hit), True, "allowed", *plain_hit)
+            return _decided(sel, enforced, (port, proto, "allowed", *plain_hit), True, "allowed", *plain_hit)
         # Docs "Access to/from local host": "Kubernetes will automatically allow all communication
         # from the local host of all local endpoints" (agent option --allow-localhost).
         # Cilium adds this host allow to the ingress rules of every subject but the host itself,
@@ -441,17 +426,43 @@ class PolicySet:
         if (self.allow_localhost and direction == "ingress" and sel.targets
                 and not (subject.kind == "entity" and subject.entity == "host")
                 and peer.kind == "entity" and peer.entity == "host"):
-            return decided((port, proto, "localhost"), True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
+            return _decided(sel, enforced, (port, proto, "localhost"), True, "allowed", extra=[ALLOW_LOCALHOST_NOTE])
         if fqdn_blocked is not None:
             t, r = fqdn_blocked
             name = ", ".join(_peer_names(peer))
-            return decided(None, False, "fqdn-without-dns-visibility", t, r, extra=[
+            return _decided(sel, enforced, None, False, "fqdn-without-dns-visibility", t, r, extra=[
                 f"{r.path} allows {name} by toFQDNs, but no egress rule selecting the source has a DNS L7 "
                 f"rule (toPorts.rules.dns) admitting lookups of {name}: Cilium's DNS proxy never sees the "
                 "answer, so the name's IPs are never allowed (docs 'DNS based')"])
-        return decided((port, proto, "default-deny"), False, "default-deny", sel.first_enforcer, extra=[
+        key = (port, proto, "default-deny")
+        hit = sel.decisions.get(key)
+        if hit is not None:  # the common case: spare formatting the note again
+            return hit
+        return _decided(sel, enforced, key, False, "default-deny", sel.first_enforcer, extra=[
             f"default deny at {direction}: enforced by {', '.join(sel.enforcers) or 'reserved:init (always in default deny)'}; no allow rule matches "
             f"this peer on {port}/{proto}"])
+
+
+def _decided(sel: Selection, enforced: bool, key: tuple | None, allowed: bool, reason: str, t: Target | None = None,
+             r: CompiledRule | None = None, l7: str | None = None, extra: Iterable[str] = ()) -> SideResult:
+    """A side's result; the same for every flow with the same `key` (what it is built from besides the
+    selection, which fixes `enforced`), so made once per key and shared (never changed after)."""
+    if key is not None:
+        hit = sel.decisions.get(key)
+        if hit is not None:
+            return hit
+    notes = sel.notes
+    more = (r.decision_notes if r is not None else ()) + tuple(extra)
+    if more:
+        notes = _dedupe(notes + list(more))
+    res = SideResult(enforced, allowed, reason,
+                     policy=t.policy_str if t else None,
+                     rule=(r.path if r else (t.section_path if t else None)),
+                     description=t.description if t else None,
+                     l7=l7, selected_by=list(sel.selected_by), notes=list(notes))
+    if key is not None:
+        sel.decisions[key] = res
+    return res
 
 
 def _peer_names(peer: Endpoint) -> tuple[str, ...]:
