@@ -15,6 +15,7 @@ loaded = build_config(stack, f"Pulumi.{stack}.yaml", read_pulumi_config())  # ra
 for warning in loaded.warnings:
     pulumi.log.warn(warning)
 manifests = build_manifests(loaded.config)
+sdk_runtime.freeze_built_objects()  # what is built lives to the end: keep it out of the GC's walks
 provider = kubernetes_provider(loaded.config)
 direct = loaded.config.applyMode == "direct"
 objects = []

@@ -24,6 +24,7 @@ against the new SDK (or dropped, once upstream waits linearly) instead of going 
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import inspect
 
@@ -88,3 +89,13 @@ def install() -> bool:
     _stack.wait_for_rpcs = wait_for_rpcs
     return True
 
+
+
+def freeze_built_objects() -> None:
+    """Exempt everything alive now from cyclic garbage collection (`gc.freeze()`): called once the
+    config, the model and the manifests are built, before the first resource is registered. Those,
+    and every module imported, live until the program exits anyway; left in the collector's oldest
+    generation, each full collection during registration walked them all again. Under the SDK mocks
+    at 1,000 namespaces this took the program from 10.9 s to 9.2 s (interleaved, loaded machine).
+    Objects made afterwards (the resources' outputs, futures, RPC messages) are collected as before."""
+    gc.freeze()
