@@ -14,12 +14,11 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from netpol.config import ConfigError
 
@@ -28,8 +27,17 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Cilium network policy for the cluster: render, preview, check, reachability, drop triage.",
 )
-err = Console(stderr=True)
-out = Console() if sys.stdout.isatty() else Console(width=200)
+
+
+@lru_cache(maxsize=None)
+def _console(stderr: bool):
+    """The process's rich Console for stderr or stdout, made at its first use (rich is imported only by
+    the commands that print through it: `-o json` output never does)."""
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True)
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 StackOpt = typer.Option(..., "--stack", "-s", help="Stack name (reads Pulumi.<stack>.yaml)")
 # A live cluster (netpol/live.py): either option reads the cluster instead of files or the stack's render.
@@ -80,6 +88,8 @@ def _format(formats: type[Enum], output: Optional[Enum], as_json: bool = False, 
 
 
 def _live(kubeconfig: Optional[Path], context: Optional[str], namespace: Optional[list[str]]):
+    if kubeconfig is None and context is None and not namespace:
+        return None  # no cluster to read (live_source's answer, without importing netpol.live)
     from netpol.live import LiveError, live_source
 
     try:
@@ -90,11 +100,11 @@ def _live(kubeconfig: Optional[Path], context: Optional[str], namespace: Optiona
 
 def _fail(e: Exception) -> None:
     if isinstance(e, ConfigError):
-        err.print("[bold red]config error[/] (nothing was registered or written):", highlight=False)
+        _console(True).print("[bold red]config error[/] (nothing was registered or written):", highlight=False)
         for p in e.problems:
-            err.print(f"  {p}", highlight=False, markup=False, soft_wrap=True)
+            _console(True).print(f"  {p}", highlight=False, markup=False, soft_wrap=True)
     else:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        _console(True).print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -114,9 +124,9 @@ def render(stack: str = StackOpt, out_dir: Path = typer.Option(..., "--out", "-o
     except ConfigError as e:
         _fail(e)
     for w in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        _console(True).print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     n = write_tree(manifests, out_dir)
-    out.print(f"rendered {n} objects for stack {stack} to {out_dir}", highlight=False)
+    _console(False).print(f"rendered {n} objects for stack {stack} to {out_dir}", highlight=False)
 
 
 @app.command()
@@ -139,22 +149,24 @@ def preview(stack: str = StackOpt, output: Optional[TextOrJson] = TextOrJsonOpt,
             {"component": m.component, "kind": m.kind, "namespace": m.namespace, "name": m.name,
              "resourceName": m.resource_name} for m in manifests]}, indent=2))
         return
+    from rich.table import Table
+
     t = Table(title=f"netpol preview: stack {stack} ({cfg.applyMode}"
               + (f", context {cfg.kubeContext})" if cfg.applyMode == "direct" else f" → {cfg.render_dir})"))
     for col in ("component", "kind", "namespace", "name"):
         t.add_column(col)
     for m in manifests:
         t.add_row(m.component, m.kind, m.namespace or "", m.name)
-    out.print(t)
+    _console(False).print(t)
     totals = Counter(m.kind for m in manifests)
     policies = totals["CiliumNetworkPolicy"] + totals["CiliumClusterwideNetworkPolicy"]
-    out.print(
+    _console(False).print(
         f"{len(manifests)} objects: " + ", ".join(f"{n} {k}" for k, n in sorted(totals.items()))
         + f"; {policies} policy objects for {len(cfg.namespaces)} app and {len(cfg.platformNamespaces)} platform namespaces",
         highlight=False,
     )
     for w in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        _console(True).print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
 
 
 @app.command()

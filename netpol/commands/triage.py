@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from typing import IO, Iterator, Optional
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from netpol.config import ConfigError
 from netpol.reach.errors import ReachInputError
@@ -21,7 +19,10 @@ from netpol.reach.errors import ReachInputError
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _out() -> Console:
+def _out():
+    """A rich Console for the text output (rich is imported only when text is printed)."""
+    from rich.console import Console
+
     return Console(highlight=False) if sys.stdout.isatty() else Console(width=200, highlight=False)
 
 
@@ -157,6 +158,8 @@ def verify_command(stack: str, namespace: str, flows: Optional[str], as_json: bo
     if as_json:
         _json(report.to_json())
         return report.exit_code
+    from rich.table import Table
+
     con = _out()
     decl = report.declaration
     con.print(f"netpol verify: {namespace} in stack {stack} (profile {decl.get('profile')}, access "
@@ -220,6 +223,8 @@ def profile_command(internet: Optional[bool], internal: Optional[bool], external
         if as_json:
             _json(sug.to_json())
             return EXIT_OK
+        from rich.table import Table
+
         con = _out()
         st = sug.stats
         con.print(f"netpol profile --from-flows: {namespace}: {st.flows_read} flows read, {len(sug.evidence)} "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from netpol.triage.classify import Finding, TriageReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def fix_summary(f: Finding) -> str:
@@ -133,6 +133,8 @@ def to_markdown(r: TriageReport) -> str:
 
 
 def print_table(r: TriageReport, console: Console) -> None:
+    from rich.table import Table
+
     console.print(_summary_line(r), highlight=False, markup=False)
     unexplained = _unexplained(r)
     if unexplained:
