@@ -77,16 +77,17 @@ def paused_gc():
             gc.enable()
 
 
-# --- YAML that refuses duplicate keys -------------------------------------------------------
-# libyaml's parser when present (5x faster on a 5,000-namespace stack file); the constructor, where
-# the duplicate-key check lives, is PyYAML's Python SafeConstructor either way.
+# --- YAML -------------------------------------------------------------------------------------
+# libyaml's parser when present (5x faster on a 5,000-namespace stack file); PyYAML's Python
+# SafeConstructor for anything but plain data, and for every error.
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(_BaseLoader):
-    """Duplicate keys are errors; implicit tag resolution is memoised (a stack file repeats the same
-    scalars — profile names, ports, `true` — thousands of times, and resolution is a pure function of
-    the node kind, the value and its implicit flags when no path resolvers are registered)."""
+class PlainDataLoader(_BaseLoader):
+    """yaml.CSafeLoader's results, faster on plain data (stack files, namespace files, CRDs): implicit
+    tag resolution is memoised (a stack file repeats the same scalars — profile names, ports, `true` —
+    thousands of times, and resolution is a pure function of the node kind, the value and its implicit
+    flags when no path resolvers are registered), and plain documents are constructed in one pass."""
 
     _resolved: dict = {}
 
@@ -110,6 +111,10 @@ class _UniqueKeyLoader(_BaseLoader):
             return _plain_document(self, node)
         except _Decline:
             return super().construct_document(node)
+
+
+class _UniqueKeyLoader(PlainDataLoader):
+    """Duplicate keys are errors."""
 
 
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
@@ -139,7 +144,7 @@ _MAP_TAG, _SEQ_TAG, _STR_TAG = (yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 _PLAIN_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float"))
 
 
-def _plain_document(loader: _UniqueKeyLoader, root: yaml.Node) -> Any:
+def _plain_document(loader: PlainDataLoader, root: yaml.Node) -> Any:
     """What `construct_document` makes of a plain-data document (mappings with unique keys, sequences,
     str/null/bool/int/float scalars, aliases of non-recursive anchors), in one recursive pass: the same
     dicts, lists and values (an alias is the same object as its anchor's, as PyYAML makes it). Raises
@@ -172,7 +177,7 @@ def _plain_document(loader: _UniqueKeyLoader, root: yaml.Node) -> Any:
                     raise _Decline  # merge keys, `=` value keys, non-string keys: PyYAML's rules
                 k = k_node.value
                 if k in out:
-                    raise _Decline  # a duplicate key: reported by `_mapping`
+                    raise _Decline  # a duplicate key: reported by `_mapping` (or the last one wins)
                 out[k] = None
             for k_node, v_node in node.value:
                 out[k_node.value] = build(v_node)
