@@ -102,3 +102,13 @@ def test_plain_stack_files_take_the_one_pass_path():
             assert repr(config._plain_document(loader, node)) == repr(yaml.load(f.read_text(), Loader=PyYAMLConstructed))
         finally:
             loader.dispose()
+
+
+def test_plain_data_loader_is_csafeloader():
+    """PlainDataLoader (the CRDs' loader) has no duplicate-key check: the last key wins, as in CSafeLoader."""
+    from netpol.reach.validate import CRD_FILES, crds_dir
+
+    texts = CASES + [(crds_dir() / f).read_text() for f in CRD_FILES.values() if (crds_dir() / f).is_file()]
+    assert len(texts) > len(CASES)
+    for text in texts:
+        assert repr(_load(text, config.PlainDataLoader)) == repr(_load(text, yaml.CSafeLoader))
