@@ -61,13 +61,14 @@ def bench_check(runs: int) -> list[dict]:
     from netpol.commands.check import check_command, stack_context_and_manifests
     from policies.rules import run
 
-    total, build, rules, n_objects = [], [], [], 0
+    total, cpu, build, rules, n_objects = [], [], [], [], 0
     for _ in range(runs):
         ns._loaded.cache_clear()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with redirect_stdout(io.StringIO()):
             rc = check_command(STACK, None, False, None, True)
         total.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         assert rc == 0, "the synthetic stack must pass"
         ns._loaded.cache_clear()
         t0 = time.perf_counter()
@@ -87,7 +88,8 @@ def bench_check(runs: int) -> list[dict]:
         cli.append(time.perf_counter() - t0)
         assert p.returncode == 0, p.stderr
     print(f"netpol check --stack {STACK}: {n_objects} objects")
-    print(f"  in process, total     {median_ms(total)}   (target <= 1000 ms)")
+    print(f"  in process, total     {median_ms(total)}   (target <= 500 ms; CPU {median_ms(cpu).strip()}: less "
+          "sensitive to other load on the machine)")
     print(f"    build manifests     {median_ms(build)}")
     print(f"    run the 11 rules    {median_ms(rules)}   ({n_objects / statistics.median(rules):,.0f} objects/s)")
     print(f"  CLI end to end        {median_ms(cli)}   (interpreter start-up and imports included)")
