@@ -93,7 +93,16 @@ def triage_command(stack: str | None, flows, as_json: bool, markdown: bool, live
                    policies=None, inventory=None) -> int:
     """Group the policy drops of Hubble flow files (or stdin), classify them, propose and verify fixes.
     `live` (netpol.live.LiveSource): the drops are re-evaluated on the cluster's policies and pods.
-    `policies` + `inventory`: a cluster this program does not manage (fixes are policy changes)."""
+    `policies` + `inventory`: a cluster this program does not manage (fixes are policy changes).
+    Runs with cyclic garbage collection paused (`paused_gc`): importing the engine and building a
+    verification World per distinct fix allocate many objects and free few."""
+    from netpol.config import paused_gc
+
+    with paused_gc():
+        return _triage(stack, flows, as_json, markdown, live, policies, inventory)
+
+
+def _triage(stack: str | None, flows, as_json: bool, markdown: bool, live, policies, inventory) -> int:
     from netpol.triage.classify import triage_file
     from netpol.triage.flows import FlowInputError
     from netpol.triage.report import print_table, to_markdown
