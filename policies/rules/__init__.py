@@ -63,7 +63,6 @@ class GuardrailFinding:
                 "message": self.message}
 
 
-
 def _finding(rule: Guardrail, v: GuardrailViolation, manifests: Sequence[Mapping[str, Any]] | None, ctx: Context) -> GuardrailFinding:
     if v.index is not None and manifests is not None and 0 <= v.index < len(manifests):
         resource = describe(manifests[v.index])
