@@ -1,6 +1,6 @@
 """Benchmarks of the guardrails (issue 3): `netpol check` and the CrossGuard pack through gRPC.
 
-    .venv/bin/python bench/bench_check.py [--namespaces 5000] [--runs 5]
+    .venv/bin/python bench/bench_check.py [--namespaces 5000] [--runs 5] [--no-grpc]
 
 1. `netpol check --stack` over a live-like stack with N app namespaces (the live stack's platform
    set and apps, plus N synthetic app namespaces): in process (`check_command`, stack config loaded
@@ -171,13 +171,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--namespaces", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-grpc", action="store_true", help="only `netpol check --stack` (skip the pack over gRPC)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         write_live_like(args.namespaces, Path(tmp))
         os.environ["NETPOL_ROOT"] = tmp
         print(f"live-like stack: the live stack + {args.namespaces:,} app namespaces; medians of {args.runs} runs")
         bench_check(args.runs)
-        bench_grpc(args.runs)
+        if not args.no_grpc:
+            bench_grpc(args.runs)
 
 
 if __name__ == "__main__":
