@@ -120,7 +120,7 @@ class Selection:
     shares (computed once per identity)."""
 
     __slots__ = ("targets", "empty", "selected_by", "notes", "enforced", "enforcers", "first_enforcer",
-                 "denies", "allows", "has_l7", "_by_port", "decisions")
+                 "denies", "allows", "has_l7", "_by_port", "decisions", "_peer_selectors")
 
     def __init__(self, targets: list[Target], empty: list[Target]):
         self.targets, self.empty = targets, empty
@@ -136,6 +136,18 @@ class Selection:
         self._by_port: dict[tuple[int, str], tuple[tuple, tuple]] = {}
         # SideResults decided on this side, by everything they are built from (see PolicySet._side)
         self.decisions: dict[tuple, SideResult] = {}
+        self._peer_selectors: tuple | None = None
+
+    def peer_selectors(self) -> tuple:
+        """The distinct label selectors of every rule on this side (deny and allow, every port): all
+        that can tell one pod peer from another here (`PolicySet.peer_key`)."""
+        if self._peer_selectors is None:
+            seen: dict[int, Any] = {}
+            for _, r in self.denies + self.allows:
+                for s in r.selectors:
+                    seen.setdefault(id(s), s)
+            self._peer_selectors = tuple(seen.values())
+        return self._peer_selectors
 
     def on_port(self, port: int, proto: str) -> tuple[tuple, tuple]:
         """(denies, allows) whose ports admit port/proto, in order, each as (target, rule, L7 kind of
@@ -313,6 +325,22 @@ class PolicySet:
         if self.cache:
             self._targets_cache[key] = result
         return result
+
+    def peer_key(self, subject: Endpoint, direction: str, peer: Endpoint) -> tuple | None:
+        """What `subject`'s side in `direction` can see of a pod `peer`: which of the label selectors
+        of the rules selecting `subject` match the peer's identity. For one subject, direction, port
+        and protocol, two pod peers with equal keys get the same side result (`_side`): a pod peer
+        reaches a rule only through `CompiledRule.peer_match`, where a wildcard and the `cluster` /
+        `all` entities match every pod alike, CIDR and FQDN peers match no pod, and the rest is
+        these selectors. None when `peer` is not a pod (its kind decides more: host, world, names)."""
+        if peer.kind != "pod":
+            return None
+        if not self.has_own_policy(subject):
+            return ()
+        ident = peer.identity
+        if self.cache:
+            return tuple(s.matches_cached(ident) for s in self.selection(subject, direction).peer_selectors())
+        return tuple(s.matches(ident) for s in self.selection(subject, direction).peer_selectors())
 
     def targets_for(self, ep: Endpoint, direction: str) -> tuple[list[Target], list[Target]]:
         """(targets with rules selecting `ep` in `direction`, selecting targets whose section is an
