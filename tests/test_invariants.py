@@ -175,3 +175,94 @@ def test_a_policy_opening_a_class_to_itself_is_caught_inside_an_identity_class()
     assert set(got) == {"app-isolation"}
     assert {v.flow for v in got["app-isolation"]} == {"blog/app → blog-2/app 8080/TCP"}
     assert "isolated-mesh-peers" in got["app-isolation"][0].message
+
+
+def _twins_stack(n: int = 4):
+    """The live stack plus `n` app namespaces with the same labels but their names (one identity
+    class: `blog` is its representative, `blog-2` its second member, the rest are checked through them)."""
+    from netpol.model import AppNamespace
+
+    cfg = load_stack("live")
+    twin = AppNamespace(profile="standard", access=["postgres"])
+    names = ["blog", *(f"blog-{i}" for i in range(2, n + 1))]
+    cfg = cfg.model_copy(update={"namespaces": {**cfg.namespaces, **{ns: twin for ns in names}}})
+    return cfg, [copy.deepcopy(m.body) for m in manifests_for(cfg)], inventory_for(cfg)
+
+
+def _all_pairs_isolation(docs, inv, exp) -> list[str]:
+    """app-isolation the plain way: every pair of checked namespaces, every port, one whole evaluation
+    each (what the invariants computed before they looked side results up by `peer_key`)."""
+    from netpol.invariants import Context
+    from netpol.reach import PolicySet
+
+    ctx = Context(PolicySet.from_manifests(docs), docs, inv, exp)
+    out = []
+    for a in ctx.checked_apps:
+        peer = ctx.class_peers.get(a)
+        for b in [*ctx.checked_apps, *([peer] if peer else [])]:
+            for f in ctx.catalogue.isolation(a, b):
+                for src in ctx.pods(a):
+                    for dst in ctx.pods(b):
+                        for p in f.ports:
+                            v = ctx.ps.evaluate(src, dst, p.port, p.protocol)
+                            if v.allowed != f.allowed or (f.serving_side and not f.allowed and v.ingress.allowed
+                                                          and v.ingress.enforced):
+                                out.append(f"{src} → {dst} {p.port}/{p.protocol}")
+    return out
+
+
+def test_a_policy_broken_in_a_namespace_that_is_not_the_representative_is_caught():
+    """`blog-3` shares `blog`'s identity class; a policy of its own (its `-extra`, opening egress to
+    every pod) or one naming it by its namespace label makes it a namespace of its own, checked."""
+    cfg, docs, inv = _twins_stack()
+    exp = Expectations.from_stack(cfg)
+    assert check_invariants(docs, inv, exp) == []
+    anywhere = [{"toEndpoints": [{"matchLabels": {L.ns_label(L.PROFILE_LABEL): "internal"}}]}]
+    own = {"apiVersion": "cilium.io/v2", "kind": apis.CNP, "metadata": {"name": "blog-3-extra", "namespace": "blog-3"},
+           "spec": {"endpointSelector": {}, "egress": anywhere}}
+    named = {"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "blog-3-out"},
+             "spec": {"endpointSelector": {"matchLabels": {L.ns_label(L.NAMESPACE_NAME_LABEL): "blog-3"}},
+                      "egress": anywhere}}
+    for extra in (own, named):
+        # the internal profile admits its gateway only: blog-3's egress alone opens no flow; open the
+        # serving side too, for sources of the standard profile (blog's whole class)
+        serving = {"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "internal-from-standard"},
+                   "spec": {"endpointSelector": {"matchLabels": {L.ns_label(L.PROFILE_LABEL): "internal"}},
+                            "ingress": [{"fromEndpoints": [{"matchLabels": {L.ns_label(L.PROFILE_LABEL): "standard"}}]}]}}
+        got = broken([*docs, extra, serving], inv, cfg)
+        opened = [v for v in got.get("app-isolation", []) if "ALLOWED, expected DENIED" in v.message]
+        assert opened and all(v.flow.startswith("blog-3/app → ") for v in opened), [v.flow for v in opened]
+        assert all(extra["metadata"]["name"] in v.message or "internal-from-standard" in v.message for v in opened)
+
+
+@pytest.mark.parametrize("case", ["as-built", "one-label-peers", "empty-peer", "class-to-itself"])
+def test_app_isolation_finds_what_evaluating_every_pair_finds(case):
+    """Side results looked up by what each side sees of the other end give the flows that evaluating
+    every flow whole gives, in the same order: as built, and broken in ways that tell peers apart by
+    one label, by none, or inside one identity class."""
+    cfg, docs, inv = _twins_stack()
+    exp = Expectations.from_stack(cfg)
+    ports = [{"ports": [{"port": "8080", "protocol": "TCP"}, {"port": "53", "protocol": "UDP"}]}]
+    if case == "one-label-peers":  # only sources with the dragonfly access label get in
+        dragonfly = {"matchLabels": {L.ns_label(L.access_label("dragonfly")): L.ACCESS_LABEL_VALUE}}
+        docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "dragonfly-peers"},
+                     "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [dragonfly], "toPorts": ports}],
+                              "egress": [{"toEndpoints": [{}], "toPorts": ports}]}})
+    elif case == "empty-peer":
+        docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "baseline-intra-namespace"},
+                     "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{}]}],
+                              "egress": [{"toEndpoints": [{}]}]}})
+    elif case == "class-to-itself":
+        sel = {"matchLabels": {L.ns_label(L.PROFILE_LABEL): "standard"}}
+        docs.append({"apiVersion": "cilium.io/v2", "kind": apis.CCNP, "metadata": {"name": "standard-peers"},
+                     "spec": {"endpointSelector": sel, "ingress": [{"fromEndpoints": [sel], "toPorts": ports}],
+                              "egress": [{"toEndpoints": [sel], "toPorts": ports}]}})
+    expected = _all_pairs_isolation(docs, inv, exp)
+    got = check_invariants(docs, inv, exp, only=["app-isolation"])
+    flows = [v.flow for v in got if v.flow != "-"]
+    assert flows == expected[:len(flows)]
+    assert len(flows) == min(len(expected), 25)
+    if len(expected) > 25:
+        assert got[-1].message == f"... and {len(expected) - 25} more flows break it"
+    if case != "as-built":
+        assert expected, "the mutation must break app isolation"
