@@ -86,10 +86,12 @@ def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bo
     """Every check of `rules` on a set of manifests: per-object and across-the-set checks always,
     the stack checks only with `stack_rules`. Findings come in rule order, then manifest order."""
     out: list[GuardrailFinding] = []
+    kinds = [str(m.get("kind")) for m in manifests]  # read once: 13 rules over 5,000 namespaces
     for rule in rules:
         if rule.resource is not None:
+            applies = {k: rule.applies_to(k) for k in set(kinds)}
             for i, m in enumerate(manifests):
-                if not rule.applies_to(str(m.get("kind"))):
+                if not applies[kinds[i]]:
                     continue
                 res = None
                 for v in rule.resource(m, ctx):
