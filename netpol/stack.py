@@ -38,6 +38,11 @@ def load(stack: str, root: Path | None = None) -> Loaded:
     return _loaded(stack, (root or find_root()).resolve())
 
 
+def load_uncached(stack: str, root: Path | None = None) -> Loaded:
+    """`load`, read afresh and not kept: for a command that reads its stack once and lets it go."""
+    return load_config(stack, (root or find_root()).resolve())
+
+
 def load_stack(stack: str, root: Path | None = None) -> StackConfig:
     return load(stack, root).config
 

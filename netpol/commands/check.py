@@ -195,13 +195,16 @@ def unchecked_kinds(tree: ManifestTree) -> dict[str, list[str]]:
 
 # --- the stack path ----------------------------------------------------------------------------
 
-def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
+def stack_context_and_manifests(stack: str, cfg=None) -> tuple[Context, list[dict]]:
+    """The pack config a stack's `netpol check` runs with, and its manifests; `cfg`: the stack's
+    model when already loaded (else loaded through `netpol.stack.load_stack`'s cache)."""
     from netpol.config import ConfigError
-    from netpol.stack import load_stack, stack_manifests
+    from netpol.stack import load_stack, manifests_for
 
     try:
-        cfg = load_stack(stack)
-        manifests = stack_manifests(stack)
+        if cfg is None:
+            cfg = load_stack(stack)
+        manifests = [m.body for m in manifests_for(cfg)]
     except ConfigError as e:
         raise CheckInputError("stack config error:\n  " + "\n  ".join(str(p) for p in e.problems)) from None
     platform = dict(cfg.platformNamespaces)
@@ -221,6 +224,17 @@ def stack_context_and_manifests(stack: str) -> tuple[Context, list[dict]]:
     return ctx, manifests
 
 
+def _load_once(stack: str):
+    """The stack's model, read afresh (not through `netpol.stack.load`'s cache)."""
+    from netpol.config import ConfigError
+    from netpol.stack import load_uncached
+
+    try:
+        return load_uncached(stack).config
+    except ConfigError as e:
+        raise CheckInputError("stack config error:\n  " + "\n  ".join(str(p) for p in e.problems)) from None
+
+
 def file_reach_inputs(inventory: Path):
     """The invariants' inputs for any tree: the inventory file and the architecture's defaults."""
     from netpol.catalogue import Expectations
@@ -232,12 +246,13 @@ def file_reach_inputs(inventory: Path):
         raise CheckInputError(str(e)) from None
 
 
-def stack_reach_inputs(stack: str, inventory: Path | None):
+def stack_reach_inputs(stack: str, inventory: Path | None, cfg=None):
     """The invariants' inputs for a stack: its derived inventory (or the file given) and its expectations."""
     from netpol.catalogue import Expectations
     from netpol.stack import inventory_for, load_stack
 
-    cfg = load_stack(stack)
+    if cfg is None:
+        cfg = load_stack(stack)
     inv = file_reach_inputs(inventory)[0] if inventory is not None else inventory_for(cfg)
     return inv, Expectations.from_stack(cfg)
 
@@ -300,9 +315,12 @@ def _check_offline(stack: str | None, manifests: Path | None, stack_rules: bool,
         if inventory is not None and not Path(inventory).is_file():
             raise CheckInputError(f"{inventory}: inventory file not found")
         if stack is not None:
-            ctx, objs = stack_context_and_manifests(stack)
+            # loaded once for this run and not kept: a 5,000-namespace model held in a cache after the
+            # run is ~45,000 objects that the first garbage collection after the bulk phase walks
+            cfg = _load_once(stack)
+            ctx, objs = stack_context_and_manifests(stack, cfg)
             source, with_stack_rules = f"stack {stack}", True
-            ctx = replace(ctx, reach=stack_reach_inputs(stack, inventory))
+            ctx = replace(ctx, reach=stack_reach_inputs(stack, inventory, cfg))
         else:
             assert manifests is not None
             tree = read_tree(Path(manifests))
