@@ -112,12 +112,11 @@ class Context:
         templates: dict[frozenset, NamespaceView] = {}
         views: dict[str, NamespaceView] = {}
         for ns, labels in inventory.namespaces.items():
-            if NAMESPACE_NAME_LABEL in labels:
-                rest = dict(labels)
-                del rest[NAMESPACE_NAME_LABEL]
-                key = label_keys[ns] = frozenset(rest.items())
-            else:
-                key = label_keys[ns] = frozenset(labels.items())
+            key = frozenset(labels.items())
+            name = labels.get(NAMESPACE_NAME_LABEL)
+            if name is not None:
+                key = key - {(NAMESPACE_NAME_LABEL, name)}
+            label_keys[ns] = key
             t = templates.get(key)
             if t is None:
                 t = templates[key] = views[ns] = NamespaceView.from_labels(ns, labels)
@@ -129,6 +128,7 @@ class Context:
         values, cnp_ns = _literals(docs)
         self.special = {ns for ns in inventory.namespaces if ns in values or ns in cnp_ns or ns in self.disabled}
         pods_by_ns: dict[str, dict[str, object]] = {}  # what `Inventory.pods_in` gives, in one pass
+        pod_keys: dict[frozenset, tuple[str, ...]] = {}  # a pod's label keys, sorted, by label-key set
         for p in inventory.pods:
             pods_by_ns.setdefault(p.namespace, {})[p.name] = p
             if not values.isdisjoint(p.labels.values()):
@@ -142,7 +142,14 @@ class Context:
             if ns in self.special:
                 self.rep_of[ns] = ns
                 continue
-            key = (label_keys[ns], tuple(sorted(tuple(sorted(p.labels)) for p in pods_by_ns.get(ns, {}).values())))
+            sigs = []
+            for p in pods_by_ns.get(ns, {}).values():
+                keys = frozenset(p.labels)
+                sig = pod_keys.get(keys)
+                if sig is None:
+                    sig = pod_keys[keys] = tuple(sorted(keys))
+                sigs.append(sig)
+            key = (label_keys[ns], tuple(sorted(sigs)) if len(sigs) > 1 else tuple(sigs))
             self.rep_of[ns] = classes.setdefault(key, ns)
         self.checked_apps = [ns for ns in self.apps if self.rep_of[ns] == ns]
         # one more member per class: a policy may open a class to itself across namespaces (say, every
