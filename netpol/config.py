@@ -179,10 +179,12 @@ def _plain_document(loader: PlainDataLoader, root: yaml.Node) -> Any:
                 if k in out:
                     raise _Decline  # a duplicate key: reported by `_mapping` (or the last one wins)
                 out[k] = None
-            for k_node, v_node in node.value:
-                out[k_node.value] = build(v_node)
+            for k_node, v_node in node.value:  # plain strings inline: most values, no call each
+                out[k_node.value] = (v_node.value if v_node.tag == _STR_TAG and type(v_node) is yaml.ScalarNode
+                                     else build(v_node))
         elif tag == _SEQ_TAG and type(node) is yaml.SequenceNode:
-            out = [build(item) for item in node.value]
+            out = [item.value if item.tag == _STR_TAG and type(item) is yaml.ScalarNode else build(item)
+                   for item in node.value]
         else:
             raise _Decline
         collections[id(node)] = out
