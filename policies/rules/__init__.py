@@ -86,13 +86,19 @@ def run(manifests: Sequence[Mapping[str, Any]], ctx: Context, *, stack_rules: bo
     """Every check of `rules` on a set of manifests: per-object and across-the-set checks always,
     the stack checks only with `stack_rules`. Findings come in rule order, then manifest order."""
     out: list[GuardrailFinding] = []
-    kinds = [str(m.get("kind")) for m in manifests]  # read once: 13 rules over 5,000 namespaces
+    # each manifest's kind read once, and each rule walks only the manifests of its kinds, in order
+    # (13 rules over 5,000 Namespaces and a few dozen policies)
+    kinds = [str(m.get("kind")) for m in manifests]
+    distinct = set(kinds)
+    indices: dict[frozenset, list[int]] = {}
     for rule in rules:
         if rule.resource is not None:
-            applies = {k: rule.applies_to(k) for k in set(kinds)}
-            for i, m in enumerate(manifests):
-                if not applies[kinds[i]]:
-                    continue
+            applies = frozenset(k for k in distinct if rule.applies_to(k))
+            idx = indices.get(applies)
+            if idx is None:
+                idx = indices[applies] = [i for i, k in enumerate(kinds) if k in applies]
+            for i in idx:
+                m = manifests[i]
                 res = None
                 for v in rule.resource(m, ctx):
                     res = res or describe(m)
