@@ -11,7 +11,14 @@ triage, diff). The earlier `--json` / `--markdown` flags are hidden aliases, kep
 
 from __future__ import annotations
 
+import os
 import sys
+
+# No pydantic plugins in the CLI: pydantic looks them up (a scan of every installed distribution's
+# entry points, ~10 % of a short command's CPU) when the first model class is built, and netpol's
+# models are internal to the process. Set before netpol.config builds them; an explicit
+# PYDANTIC_DISABLE_PLUGINS in the environment wins (e.g. empty: load them all).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 from collections import Counter
 from enum import Enum
 from functools import lru_cache

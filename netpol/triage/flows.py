@@ -33,10 +33,12 @@ Speed (bench/bench_triage.py), measured: a drop line is decoded into typed msgsp
 only the fields triage reads (every other field is skipped by the C decoder without building a
 Python object; endpoint label lists are kept as raw JSON and decoded once per group): ~2x faster
 than `orjson.loads` building a dict of the whole 1.5 KB line (`msgspec.json.decode` to dicts is slower
-than orjson). Lines without the bytes `"DROPPED"` / `"AUDIT"` are never decoded: a 1 MiB chunk whose
-lines all look like flow objects (as many `{` line starts, `}` line ends and `"verdict"` keys as
-lines) is counted with four `bytes.count` calls, and only its drop lines are cut out and decoded;
-irregular chunks fall back to a per-line look. Tried and dropped: `Decoder.decode_lines` on whole
+than orjson). A file is read in 1 MiB blocks that the reader cuts into lines itself (`bytes.find`):
+a line is looked at where Hubble prints its verdict (early in the line: `"verdict":"DROPPED"`), and
+only drop and audit lines are sliced out (a memoryview, no copy) and decoded; every other line is
+counted without being copied (`readlines` copied each 1.5 KB line into its own object: ~30 % of the
+reading time on a capture). A line whose verdict is not a plain string is looked at whole
+(`"DROPPED"` / `"AUDIT"` anywhere), as before. Tried and dropped: `Decoder.decode_lines` on whole
 chunks (slower than per-line decoding here, every Struct of the chunk alive at once), and
 splitting a file across processes (the 2-vCPU benchmark machine delivered one core of throughput;
 split the input by file or time window instead, see the README).
@@ -49,6 +51,7 @@ import gzip
 import io
 import lzma
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
@@ -279,9 +282,25 @@ def compression_of(stream: IO[bytes]) -> str | None:
     return None
 
 
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Read errors of the input (a corrupt compressed stream, an I/O error) as FlowInputError."""
+    try:
+        yield
+    except gzip.BadGzipFile as e:
+        raise FlowInputError(f"corrupt gzip input: {e}") from None
+    except (EOFError, lzma.LZMAError) as e:
+        raise FlowInputError(f"corrupt or truncated compressed input: {e}") from None
+    except OSError as e:
+        raise FlowInputError(f"reading flows failed: {e.strerror or e}") from None
+    except Exception as e:  # zstandard.ZstdError
+        if e.__class__.__module__.startswith("zstandard"):
+            raise FlowInputError(f"corrupt zstd input: {e}") from None
+        raise
+
+
 def _read_batches(stream: IO[bytes] | Iterable[bytes]) -> Iterator[list[bytes]]:
-    """Lists of lines (`readlines(hint)`: one copy from the read buffer into the line objects; on the
-    2-vCPU benchmark machine memory copies are what a chunk-and-split reader spent its time on)."""
+    """Lists of lines (`readlines(hint)`), or batches of 1,000 lines of an iterable of lines."""
     readlines = getattr(stream, "readlines", None)
     if readlines is None:  # an iterable of lines
         batch: list[bytes] = []
@@ -294,18 +313,8 @@ def _read_batches(stream: IO[bytes] | Iterable[bytes]) -> Iterator[list[bytes]]:
             yield batch
         return
     while True:
-        try:
+        with _reading():
             batch = readlines(BATCH_BYTES)
-        except gzip.BadGzipFile as e:
-            raise FlowInputError(f"corrupt gzip input: {e}") from None
-        except (EOFError, lzma.LZMAError) as e:
-            raise FlowInputError(f"corrupt or truncated compressed input: {e}") from None
-        except OSError as e:
-            raise FlowInputError(f"reading flows failed: {e.strerror or e}") from None
-        except Exception as e:  # zstandard.ZstdError
-            if e.__class__.__module__.startswith("zstandard"):
-                raise FlowInputError(f"corrupt zstd input: {e}") from None
-            raise
         if not batch:
             return
         yield batch
@@ -335,17 +344,24 @@ _ARRAY_HELP = ("the input is a JSON array (e.g. `jq -s` output); triage reads on
                "`jq -c '.[]' FILE | netpol triage ... -`")
 
 
+def _joined(batch: list[bytes]) -> tuple[bytes, int, int]:
+    """A batch of lines as one buffer (a line without its newline gets one)."""
+    buf = b"".join(ln if ln[-1:] == b"\n" else ln + b"\n" for ln in batch)
+    return buf, 0, len(buf)
+
+
 class _Input:
     """Batches of lines, or (pretty-printed input) whole JSON values with their first line numbers."""
 
     def __init__(self, stream, stats: ReadStats):
         self.stats = stats
+        self.stream = stream
         self.batches = _read_batches(stream)
         self.first: list[bytes] | None = None
         self.pretty = False
         stats.compression = stats.compression or compression_of(stream)
         for batch in self.batches:
-            self.first = batch
+            self.first = batch if self.first is None else self.first + batch  # leading blank lines count too
             first_line = next((ln.strip() for ln in batch if ln.strip()), None)
             if first_line is None:
                 continue
@@ -369,6 +385,47 @@ class _Input:
         if self.first is None:
             return
         yield self.first
+        yield from self.batches
+
+    def chunks(self) -> Iterator[tuple[bytes, int, int]]:
+        """(buffer, start, end): `buffer[start:end]` is whole lines (the input's last line may lack its
+        newline). A file is read in CHUNK-byte blocks: a block is cut into lines by the reader's own
+        `find` calls, and only the lines it decodes are sliced (as memoryviews: no copy); a line cut
+        by a block's end is joined with the next block's head (one short copy)."""
+        if self.first is None:
+            return
+        read = getattr(self.stream, "read", None)
+        if read is None:  # an iterable of lines: its batches, each line ending with a newline
+            for batch in self._all_batches():
+                yield _joined(batch)
+            return
+        yield _joined(self.first)  # readlines' lines: whole (the last one may lack its newline)
+        tail = b""
+        while True:
+            with _reading():
+                block = read(CHUNK)
+            if not block:
+                break
+            start = 0
+            if tail:
+                nl = block.find(b"\n") + 1
+                if not nl:  # a line longer than a block
+                    tail += block
+                    continue
+                line = tail + block[:nl]
+                yield line, 0, len(line)
+                start = nl
+            end = block.rfind(b"\n", start) + 1
+            if end > start:
+                yield block, start, end
+                tail = block[end:]
+            else:
+                tail = block[start:]
+        if tail:
+            yield tail, 0, len(tail)
+
+    def _all_batches(self) -> Iterator[list[bytes]]:
+        yield self.first  # type: ignore[misc]
         yield from self.batches
 
 
@@ -644,34 +701,53 @@ def scan_drops(stream: IO[bytes] | Iterable[bytes], stats: ReadStats | None = No
                     fold(f, value, lineno)
             # the last value's line number is a lower bound on the line count: enough for the report
         else:
-            for batch in inp.line_batches():
-                for lineno, line in enumerate(batch, lines + 1):
-                    if b'"DROPPED"' not in line and b'"AUDIT"' not in line:
-                        if line[:1] == b"{" and line[-2:] == b"}\n" and b'"verdict"' in line:
+            lineno = lines
+            for buf, i, end in inp.chunks():
+                find = buf.find
+                view = memoryview(buf)
+                while i < end:
+                    j = find(b"\n", i, end) + 1 or end
+                    lineno += 1
+                    x = find(b'"verdict":', i, j) + 10  # Hubble prints the verdict early: a short scan
+                    if x > 9:
+                        v = buf[x:x + 9]
+                        if v[:1] == b" ":
+                            v = buf[x + 1:x + 10]
+                        if v == b'"DROPPED"' or v[:7] == b'"AUDIT"':
+                            drop = True
+                        else:  # another verdict string: no drop; anything else: look at the whole line
+                            drop = v[:1] != b'"' and (find(b'"DROPPED"', i, j) >= 0 or find(b'"AUDIT"', i, j) >= 0)
+                    else:
+                        drop = find(b'"DROPPED"', i, j) >= 0 or find(b'"AUDIT"', i, j) >= 0
+                    if not drop:
+                        if x > 9 and buf[i] == 123 and buf[j - 2:j] == b"}\n":  # 123: "{"
                             passed += 1  # a whole flow object that is no drop: not decoded
-                            continue
-                        kind = _unparsed_kind(line)
-                        if kind == 1:
-                            passed += 1
-                        elif kind == 0:
-                            stats.non_flow_lines += 1
-                            stats.skipped_lines += 1
-                        elif kind < 0:
-                            stats.malformed(lineno)
+                        else:
+                            kind = _unparsed_kind(buf[i:j])
+                            if kind == 1:
+                                passed += 1
+                            elif kind == 0:
+                                stats.non_flow_lines += 1
+                                stats.skipped_lines += 1
+                            elif kind < 0:
+                                stats.malformed(lineno)
+                        i = j
                         continue
+                    line = view[i:j]
+                    i = j
                     try:
                         f = dec(line)
                     except msgspec.DecodeError:  # ValidationError included: see `_decode`
-                        decode(line, lineno, stats)
+                        decode(bytes(line), lineno, stats)
                         continue
                     if f.flow is not None:
                         f = f.flow
                     elif f.verdict is None:
-                        f = decode(line, lineno, stats)  # counts it: a flow without verdict, or no flow
+                        f = decode(bytes(line), lineno, stats)  # counts it: a flow without verdict, or no flow
                         if f is None:
                             continue
                     fold(f, line, lineno)
-                lines += len(batch)
+                lines = lineno
     except KeyboardInterrupt:
         stats.interrupted = True
     drops = folder.finish()
