@@ -161,9 +161,9 @@ class Context:
                 seconds[rep] = ns
         self.class_peers = seconds
         self._eps: dict[tuple[str, str], Endpoint] = {}
-        # side results by (subject key, what it sees of the peer, port, protocol): see `_sides`
-        self.egress_sides: dict[tuple, SideResult] = {}
-        self.ingress_sides: dict[tuple, SideResult] = {}
+        # side results by (subject key, what it sees of the peer), then (port, protocol): see `_sides`
+        self.egress_sides: dict[tuple, dict[tuple[int, str], SideResult]] = {}
+        self.ingress_sides: dict[tuple, dict[tuple[int, str], SideResult]] = {}
         self._pods: dict[str, tuple[Endpoint, ...]] = {}  # the inventory is not changed while the checks run
 
     def pods(self, ns: str) -> list[Endpoint]:
@@ -305,16 +305,20 @@ def shared_access(ctx: Context) -> Iterable[Violation]:
                     yield from _prove(ctx, name, f, src, ctx.endpoint(f.dst))
 
 
-def _sides(ctx: Context, src: Endpoint, dst: Endpoint, ke: tuple, ki: tuple, port: int, proto: str):
-    """(egress, ingress) side results of src → dst, each remembered by its subject, port and what it
-    sees of the other end (`PolicySet.peer_key`: equal keys, equal side results): evaluated with the
-    engine for the first flow of each, looked up for the others."""
-    ek, ik = (src.key, ke, port, proto), (dst.key, ki, port, proto)
-    e, i = ctx.egress_sides.get(ek), ctx.ingress_sides.get(ik)
+def _sides(ctx: Context, src: Endpoint, dst: Endpoint, ke: tuple, ki: tuple):
+    """(egress, ingress) side results of src → dst by (port, protocol), each remembered by its subject
+    and what it sees of the other end (`PolicySet.peer_key`: equal keys, equal side results), filled
+    in with the engine for the first flow of each and looked up for the others."""
+    return (ctx.egress_sides.setdefault((src.key, ke), {}), ctx.ingress_sides.setdefault((dst.key, ki), {}))
+
+
+def _side_pair(ctx: Context, src: Endpoint, dst: Endpoint, egress: dict, ingress: dict, port: int, proto: str):
+    key = (port, proto)
+    e, i = egress.get(key), ingress.get(key)
     if e is None or i is None:
         v = ctx.ps.evaluate(src, dst, port, proto)
-        e = ctx.egress_sides.setdefault(ek, v.egress)
-        i = ctx.ingress_sides.setdefault(ik, v.ingress)
+        e = egress.setdefault(key, v.egress)
+        i = ingress.setdefault(key, v.ingress)
     return e, i
 
 
@@ -334,12 +338,14 @@ def app_isolation(ctx: Context) -> Iterable[Violation]:
             for src in ctx.pods(a):
                 for dst in ctx.pods(b):
                     ke, ki = ps.peer_key(src, "egress", dst), ps.peer_key(dst, "ingress", src)
-                    for f in promises:
-                        if ke is None or ki is None:
+                    if ke is None or ki is None:
+                        for f in promises:
                             yield from _prove(ctx, name, f, src, dst)
-                            continue
+                        continue
+                    egress, ingress = _sides(ctx, src, dst, ke, ki)
+                    for f in promises:
                         for p in f.ports:
-                            e, i = _sides(ctx, src, dst, ke, ki, p.port, p.protocol)
+                            e, i = _side_pair(ctx, src, dst, egress, ingress, p.port, p.protocol)
                             allowed = e.allowed and i.allowed
                             if allowed == f.allowed and (allowed or not f.serving_side or not (i.allowed and i.enforced)):
                                 continue  # as promised
