@@ -452,6 +452,8 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
             problems.append(Problem(*at("namespaces", n, ".access"), a.access, "duplicate entries"))
 
     for n, rules in everything.items():
+        if not (rules.talksTo or rules.egress or rules.ingress or rules.intraNamespace):
+            continue  # nothing declared (most app namespaces of a large stack)
         section = "platformNamespaces" if n in platform else "namespaces"
         for i, t in enumerate(rules.talksTo):
             src, key = at(section, n, f".talksTo[{i}].namespace")
@@ -472,6 +474,8 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
 
     # A rule the profile already allows is harmless: warn, naming the profile rule that covers it.
     for n, a in apps.items():
+        if not (a.egress or a.talksTo):
+            continue
         prof = PROFILES[a.profile]
         for i, r in enumerate(a.egress):
             if r.entity == apis.WORLD:
