@@ -495,6 +495,30 @@ def _cross_checks(cfg: StackConfig) -> tuple[list[Problem], list[str]]:
     return problems, warnings
 
 
+def _shared_app_namespaces(decls: Any) -> dict[str, AppNamespace] | None:
+    """`netpol:namespaces` with each distinct declaration validated once (a large stack declares
+    thousands of namespaces with a few dozen distinct bodies): the same frozen AppNamespace for every
+    namespace whose declaration reads the same (`repr` of the plain data: types and order included).
+    None when any declaration does not validate, or is not plain data: then the whole config is
+    validated the ordinary way, and so reports its problems exactly as ever."""
+    if not isinstance(decls, dict) or len(decls) < 2:
+        return None
+    seen: dict[str, AppNamespace] = {}
+    out: dict[str, AppNamespace] = {}
+    try:
+        for name, decl in decls.items():
+            if type(decl) is not dict:
+                return None
+            key = repr(decl)
+            model = seen.get(key)
+            if model is None:
+                model = seen[key] = AppNamespace.model_validate(decl)
+            out[name] = model
+    except ValidationError:
+        return None
+    return out
+
+
 def build_config(stack: str, source: str, raw: dict[str, Any], root: Path | None = None) -> Loaded:
     """Validate raw `netpol:` config values into a StackConfig, or raise ConfigError with every problem.
 
@@ -508,8 +532,10 @@ def build_config(stack: str, source: str, raw: dict[str, Any], root: Path | None
         if _is_secure(v):
             raise ConfigError([_secure_problem(source, f"{NAMESPACE}:{k}")])
     raw, sources = read_namespace_files(root or Path.cwd(), raw, source)
+    doc = {"stack": stack, "source": source, "namespaceSources": sources, **raw}
+    shared = _shared_app_namespaces(raw.get("namespaces"))
     try:
-        cfg = StackConfig.model_validate({"stack": stack, "source": source, "namespaceSources": sources, **raw})
+        cfg = StackConfig.model_validate(doc if shared is None else {**doc, "namespaces": shared})
     except ValidationError as e:
         raise ConfigError(_problems_from(source, e, sources)) from None
     problems, warnings = _cross_checks(cfg)

@@ -4,6 +4,7 @@ every document it refuses."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,3 +113,31 @@ def test_plain_data_loader_is_csafeloader():
     assert len(texts) > len(CASES)
     for text in texts:
         assert repr(_load(text, config.PlainDataLoader)) == repr(_load(text, yaml.CSafeLoader))
+
+
+def test_identical_app_namespace_declarations_validate_once_into_the_same_model():
+    """build_config validates each distinct `netpol:namespaces` body once and shares the frozen model:
+    the config equals the one validated namespace by namespace, and a bad declaration among
+    thousands of good ones is still reported where it is, as before."""
+    from paths import ROOT
+
+    from netpol.config import ConfigError, build_config, read_stack_file
+    from netpol.model import StackConfig
+
+    live = read_stack_file(ROOT / "Pulumi.live.yaml")  # its platform namespaces, other app namespaces
+    decls = {f"app-{i:04d}": {"profile": ("isolated", "standard")[i % 2], "access": ["postgres"] * (i % 3 == 0)}
+             for i in range(300)}
+    decls["odd-one"] = {"profile": "standard", "mesh": 1.5}  # 1.5 is no bool: rejected
+    decls["late-one"] = {"profile": "bogus"}
+    with pytest.raises(ConfigError) as e:
+        build_config("live", "Pulumi.live.yaml", {**live, "namespaces": decls})
+    assert [(p.key, p.value) for p in e.value.problems] == [
+        ("netpol:namespaces.odd-one.mesh", 1.5), ("netpol:namespaces.late-one.profile", "bogus")]
+    del decls["odd-one"], decls["late-one"]
+    decls["explicit-defaults"] = {"profile": "standard", "talksTo": [], "mesh": False}  # another body, an equal model
+    cfg = build_config("live", "Pulumi.live.yaml", {**live, "namespaces": decls}).config
+    plain = StackConfig.model_validate({"stack": "live", "source": "Pulumi.live.yaml", "namespaceSources": {},
+                                        **live, "namespaces": decls})
+    assert cfg == plain and list(cfg.namespaces) == list(plain.namespaces)
+    assert cfg.namespaces["app-0000"] is cfg.namespaces["app-0006"]  # shared: same body
+    assert cfg.namespaces["app-0000"] is not cfg.namespaces["app-0002"]  # no access list there
