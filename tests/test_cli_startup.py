@@ -21,3 +21,14 @@ def test_pydantic_plugin_lookup(env, expected):
     out = subprocess.run([sys.executable, "-c", PROBE], env={**base, **env}, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == expected
+
+
+def test_triage_package_names_resolve_lazily():
+    """Every name `netpol.triage` exports resolves, and importing the triage pass loads neither verify
+    nor suggest (they are loaded when one of their names is asked for)."""
+    code = ("import sys, netpol.triage.classify, netpol.triage as T; "
+            "before = [m for m in ('netpol.triage.verify', 'netpol.triage.suggest') if m in sys.modules]; "
+            "missing = [n for n in T.__all__ if getattr(T, n, None) is None]; "
+            "print(before, missing, 'netpol.triage.verify' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] [] True"

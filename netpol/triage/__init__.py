@@ -12,17 +12,40 @@ engine endpoint), `classify` (causes and fixes), `fixes` (model changes, verific
 `checks` (a namespace's standard flows and their hubble commands), `verify`, `suggest`, `report`.
 """
 
-from netpol.triage.checks import Check, standard_checks
-from netpol.triage.classify import CAUSES, Finding, Group, Triage, TriageReport, triage, triage_file
-from netpol.triage.fixes import NO_CHANGE, Change, Fix, Verifier, World, apply_change
-from netpol.triage.flows import FlowInputError, ReadStats, merge_raw, open_input, scan_all, scan_drops
-from netpol.triage.peers import Peer, PeerResolver
-from netpol.triage.suggest import Suggestion, decide_profile, suggest_from_flows
-from netpol.triage.verify import NotAnAppNamespace, VerifyReport, verify_namespace
+import importlib
 
-__all__ = [
+# Names are imported on first use (PEP 562): `netpol triage` loads classify and its dependencies,
+# not verify or suggest (whose dataclasses cost start-up time a short command pays in full).
+_WHERE = {
+    "Check": "checks", "standard_checks": "checks",
+    "CAUSES": "classify", "Finding": "classify", "Group": "classify", "Triage": "classify",
+    "TriageReport": "classify", "triage": "classify", "triage_file": "classify",
+    "NO_CHANGE": "fixes", "Change": "fixes", "Fix": "fixes", "Verifier": "fixes", "World": "fixes",
+    "apply_change": "fixes",
+    "FlowInputError": "flows", "ReadStats": "flows", "merge_raw": "flows", "open_input": "flows",
+    "scan_all": "flows", "scan_drops": "flows",
+    "Peer": "peers", "PeerResolver": "peers",
+    "Suggestion": "suggest", "decide_profile": "suggest", "suggest_from_flows": "suggest",
+    "NotAnAppNamespace": "verify", "VerifyReport": "verify", "verify_namespace": "verify",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netpol.triage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"netpol.triage.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_WHERE))
+
+
+__all__ = [  # noqa: F822  (resolved by __getattr__)
     "CAUSES", "Change", "Check", "Finding", "Fix", "FlowInputError", "Group", "NO_CHANGE", "NotAnAppNamespace",
     "Peer", "PeerResolver", "ReadStats", "Suggestion", "Triage", "TriageReport", "Verifier", "VerifyReport",
-    "World", "apply_change", "decide_profile", "open_input", "scan_all", "scan_drops", "standard_checks",
+    "World", "apply_change", "decide_profile", "merge_raw", "open_input", "scan_all", "scan_drops", "standard_checks",
     "suggest_from_flows", "triage", "triage_file", "verify_namespace",
 ]
