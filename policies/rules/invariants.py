@@ -75,8 +75,9 @@ def _ref(m: Mapping[str, Any]) -> str:
 
 def check(manifests: Sequence[Mapping[str, Any]], ctx: Context) -> list[GuardrailViolation]:
     inventory, expectations = ctx.reach if ctx.reach is not None else derive(manifests, ctx)
-    index = {_ref(m): i for i, m in enumerate(manifests) if is_cilium_policy(m)}
-    policies = [m for m in manifests if is_cilium_policy(m)]
+    at = [i for i, m in enumerate(manifests) if is_cilium_policy(m)]
+    index = {_ref(manifests[i]): i for i in at}
+    policies = [manifests[i] for i in at]
     out = []
     for v in check_invariants(policies, inventory, expectations):
         deciding = index.get(v.policy) if v.policy else None
