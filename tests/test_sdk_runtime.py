@@ -1,4 +1,11 @@
-"""components/sdk_runtime.py: the linear drain of the SDK's outstanding outputs.
+"""components/sdk_runtime.py: the linear drain of the SDK's outstanding outputs, and the resource
+stack trace walked from the frames.
+
+Stack trace: the oracle is the SDK's own `_get_stack_trace` (`sdk_runtime._ORIGINAL_STACK_TRACE`),
+called from the same line as the replacement (so both see the same frames), on call stacks shaped
+like a resource constructor's: three and more `__init__` frames, fewer than three, frames of exec'd
+code (no file: no source position), nested user functions. The messages must serialize to the
+same bytes.
 
 The oracle is the SDK's own `wait_for_rpcs` (kept as `sdk_runtime._ORIGINAL`): on the same
 scenarios both must return only once every tracked output is done (outputs added while waiting
@@ -15,6 +22,7 @@ import gc
 
 import pytest
 from pulumi import _version
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import settings
 from pulumi.runtime import stack as sdk_stack
 
@@ -96,9 +104,85 @@ def test_installed_on_the_pinned_sdk():
 
 def test_not_installed_on_another_sdk(monkeypatch):
     monkeypatch.setattr(sdk_runtime, "ORIGINAL_SHA256", "0" * 64)
+    monkeypatch.setattr(sdk_runtime, "STACK_TRACE_SHA256", ("0" * 64, "0" * 64))
     monkeypatch.setattr(sdk_stack, "wait_for_rpcs", sdk_runtime._ORIGINAL)
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", sdk_runtime._ORIGINAL_STACK_TRACE)
     assert sdk_runtime.install() is False
     assert sdk_stack.wait_for_rpcs is sdk_runtime._ORIGINAL
+    assert sdk_resource._get_stack_trace is sdk_runtime._ORIGINAL_STACK_TRACE
+
+
+def test_stack_trace_installed_on_the_pinned_sdk(monkeypatch):
+    # Fails when the pin moves: re-read pulumi/runtime/resource.py's _get_stack_trace and
+    # _get_source_position_for_frame, then update STACK_TRACE_SHA256 (or drop the replacement).
+    assert sdk_runtime.stack_trace_sha256() == sdk_runtime.STACK_TRACE_SHA256
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", sdk_runtime._ORIGINAL_STACK_TRACE)
+    monkeypatch.setattr(sdk_stack, "wait_for_rpcs", sdk_runtime._ORIGINAL)
+    assert sdk_runtime.install() is True
+    assert sdk_resource._get_stack_trace is sdk_runtime.stack_trace
+
+
+# --- the stack trace --------------------------------------------------------------------------------
+def _both():
+    return sdk_runtime._ORIGINAL_STACK_TRACE(), sdk_runtime.stack_trace()  # one line: the same frames
+
+
+class _Resource:
+    def __init__(self, out):
+        out.append(_both())
+
+
+class _Custom(_Resource):
+    def __init__(self, out):
+        super().__init__(out)
+
+
+class _Concrete(_Custom):
+    def __init__(self, out):
+        super().__init__(out)
+
+
+class _Component:
+    """User code that is itself an __init__ (a ComponentResource registering its children)."""
+
+    def __init__(self, out, depth):
+        _nested(out, depth)
+
+
+def _nested(out, depth):
+    if depth:
+        return _nested(out, depth - 1)
+    _Concrete(out)
+
+
+def _exec_code(out):
+    # frames of code without a source file (co_filename "<netpol-test>": no absolute path, no URI)
+    exec(compile("def f(out, make):\n    make(out)\nf(out, make)\n", "<netpol-test>", "exec"),
+         {"out": out, "make": _Concrete})
+
+
+def _two_inits(out):
+    _Custom(out)  # Resource + CustomResource only: no concrete class, an empty trace
+
+
+@pytest.mark.parametrize("make", [
+    lambda out: _Concrete(out),
+    lambda out: _nested(out, 5),
+    lambda out: _Component(out, 3),
+    _exec_code,
+    _two_inits,
+], ids=["direct", "nested", "component", "exec", "two-inits"])
+def test_stack_trace_is_the_sdks_message(make):
+    out: list = []
+    make(out)
+    (sdk, ours), = out
+    assert ours.SerializeToString(deterministic=True) == sdk.SerializeToString(deterministic=True)
+    if make is _two_inits:
+        assert not sdk.frames
+    else:
+        assert len(sdk.frames) > 3  # this test's frames and pytest's: a real walk, compared
+    if make is _exec_code:
+        assert any(not f.HasField("pc") for f in sdk.frames)  # the exec'd frames: no position
 
 
 @pytest.mark.parametrize("n,late", [(1, 0), (7, 0), (300, 0), (300, 25)])
