@@ -84,10 +84,17 @@ def inventory_for(cfg: StackConfig):
     for w in WELL_KNOWN:
         if w.namespace in namespaces and not any(w.matches(p.namespace, p.labels) for p in pods.values()):
             add(w.namespace, w.name, w.labels)
+    labels_of: dict[int, dict[str, str]] = {}  # by declaration: equal bodies share one AppNamespace
     for ns, a in cfg.namespaces.items():
-        namespaces[ns] = namespace_labels(a)
+        labels = labels_of.get(id(a))
+        if labels is None:
+            labels = labels_of[id(a)] = namespace_labels(a)
+        namespaces[ns] = dict(labels)
         add(ns, WORKLOAD, workload_labels(ns))
-    for ns, rules in cfg.all_namespaces().items():
+    everything = cfg.all_namespaces()
+    for ns, rules in everything.items():
+        if not (rules.talksTo or rules.egress or rules.ingress):
+            continue
         for t in rules.talksTo:
             if t.pods and t.namespace in namespaces:
                 add(t.namespace, t.pods.get("app") or "-".join(t.pods.values()), dict(t.pods))
@@ -98,7 +105,7 @@ def inventory_for(cfg: StackConfig):
                 add(ns, r.endpointSelector.get("app") or "-".join(r.endpointSelector.values()), dict(r.endpointSelector))
     fqdns: dict[str, list[str]] = {}
     n = 0
-    for rules in cfg.all_namespaces().values():
+    for rules in everything.values():
         for r in rules.egress:
             name = r.fqdn or (pattern_example(r.fqdnPattern) if r.fqdnPattern else None)
             if name and name not in fqdns:
