@@ -138,6 +138,42 @@ class _Line(_Flow, gc=False):
 
 
 _DECODE = msgspec.json.Decoder(_Line).decode
+
+
+# --- the fields a group's samples come from (`_note`), typed: decoded without a dict of the line ---
+class _SampleEndpoint(Struct, gc=False):
+    pod_name: str | None = None
+    podName: str | None = None
+    namespace: str | None = None
+
+
+class _SampleIP(Struct, gc=False):
+    destination: str | None = None
+
+
+class _SamplePolicy(Struct, gc=False):
+    name: str | None = None
+    namespace: str | None = None
+    kind: str | None = None
+
+
+class _Sample(Struct, gc=False):
+    source: _SampleEndpoint | None = None
+    destination: _SampleEndpoint | None = None
+    destination_names: list[str] | None = None
+    destinationNames: list[str] | None = None
+    IP: _SampleIP | None = None
+    egress_denied_by: list[_SamplePolicy] | None = None
+    ingress_denied_by: list[_SamplePolicy] | None = None
+    egressDeniedBy: list[_SamplePolicy] | None = None
+    ingressDeniedBy: list[_SamplePolicy] | None = None
+
+
+class _SampleLine(_Sample, gc=False):
+    flow: _Sample | None = None
+
+
+_DECODE_SAMPLE = msgspec.json.Decoder(_SampleLine).decode
 _NO_EP = _Endpoint()
 
 
@@ -548,6 +584,37 @@ def _note(g: RawGroup, d: dict) -> None:
         pass
 
 
+def _note_line(g: RawGroup, line: bytes | memoryview) -> None:
+    """`_note` of one flow line, read into typed structs (~3x faster than a dict of the whole line:
+    a group's first SAMPLE_FLOWS flows are noted). A line whose sample fields have other JSON types
+    than Hubble prints (or that is no JSON object) goes through `_note` on its dict, which decides."""
+    try:
+        obj = _DECODE_SAMPLE(line)
+    except msgspec.DecodeError:  # ValidationError included
+        _note(g, _flow_dict(line))
+        return
+    f = obj.flow if obj.flow is not None else obj
+    for lst, ep in ((g.src_pods, f.source), (g.dst_pods, f.destination)):
+        if ep is not None:
+            _add_sample(lst, ep.pod_name or ep.podName)
+    if len(g.names) < MAX_SAMPLES:
+        for n in f.destination_names or f.destinationNames or ():
+            _add_sample(g.names, n.rstrip("."))
+    dst = f.destination
+    if len(g.ips) < MAX_SAMPLES and not (dst is not None and dst.namespace) and f.IP is not None:
+        _add_sample(g.ips, f.IP.destination)
+    if f.egress_denied_by or f.ingress_denied_by or f.egressDeniedBy or f.ingressDeniedBy:
+        names: list[str] = []  # as `_denied_by`: this flow's first MAX_SAMPLES policies, then the group's
+        for pols in (f.egress_denied_by, f.ingress_denied_by, f.egressDeniedBy, f.ingressDeniedBy):
+            for pol in pols or ():
+                if pol.name:
+                    ns = pol.namespace
+                    kind = pol.kind or ("CiliumNetworkPolicy" if ns else "CiliumClusterwideNetworkPolicy")
+                    _add_sample(names, f"{kind}/{ns + '/' if ns else ''}{pol.name}")
+        for name in names:
+            _add_sample(g.denied_by, name)
+
+
 def _is_reply(f: _Flow) -> bool:
     r = f.is_reply
     if r is None:
@@ -660,11 +727,13 @@ class _DropFolder:
             g = self.groups[key] = RawGroup(src=_endpoint_of(d.get("source")), dst=_endpoint_of(d.get("destination")),
                                             direction=direction, port=port, protocol=proto, deny=deny)
         g.count += 1
-        if g.samples_left:
-            g.samples_left -= 1
-            _note(g, d or _flow_dict(line))
-        elif deny and len(g.denied_by) < MAX_SAMPLES:
-            _note(g, d or _flow_dict(line))
+        if g.samples_left or (deny and len(g.denied_by) < MAX_SAMPLES):
+            if g.samples_left:
+                g.samples_left -= 1
+            if d is not None:
+                _note(g, d)
+            else:
+                _note_line(g, line)
 
     def finish(self) -> int:
         """The policy drops folded (each group's `dropped` set to its count)."""
@@ -850,7 +919,10 @@ def _fold_any(f: _Flow, line: bytes, namespace: str | None, groups: dict[tuple, 
     g.count += 1
     if g.samples_left:
         g.samples_left -= 1
-        _note(g, d or _flow_dict(line))
+        if d is not None:
+            _note(g, d)
+        else:
+            _note_line(g, line)
 
 
 def merge_raw(into: dict[tuple, RawGroup], part: dict[tuple, RawGroup]) -> dict[tuple, RawGroup]:
