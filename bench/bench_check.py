@@ -62,8 +62,6 @@ def bench_check(runs: int) -> list[dict]:
     from policies.rules import run
 
     total, cpu, build, rules, n_objects = [], [], [], [], 0
-    # `netpol check` runs back to back first, then the split: interleaved, the split's own work (with
-    # the collector on, holding its results) slowed the next check by ~0.15-0.2 s on this machine
     for _ in range(runs):
         ns._loaded.cache_clear()
         t0, c0 = time.perf_counter(), time.process_time()
@@ -72,7 +70,6 @@ def bench_check(runs: int) -> list[dict]:
         total.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         assert rc == 0, "the synthetic stack must pass"
-    for _ in range(runs):
         ns._loaded.cache_clear()
         t0 = time.perf_counter()
         ctx, manifests = stack_context_and_manifests(STACK)
