@@ -94,12 +94,12 @@ def test_installed_on_the_pinned_sdk():
     # SDK_VERSION and ORIGINAL_SHA256 (or drop the module once upstream drains linearly).
     assert _version._VERSION == sdk_runtime.SDK_VERSION
     assert sdk_runtime.original_sha256() == sdk_runtime.ORIGINAL_SHA256
-    before = sdk_stack.wait_for_rpcs
+    before = sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace
     try:
         assert sdk_runtime.install() is True
         assert sdk_stack.wait_for_rpcs is sdk_runtime.wait_for_rpcs
     finally:
-        sdk_stack.wait_for_rpcs = before
+        sdk_stack.wait_for_rpcs, sdk_resource._get_stack_trace = before
 
 
 def test_not_installed_on_another_sdk(monkeypatch):
