@@ -3,6 +3,7 @@ rules more than one builder writes (DNS egress, health-probe ingress), and the M
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -128,12 +129,19 @@ def to_ports(ports: Iterable[PortProtocol], *, dns: bool = False) -> list[dict]:
     return [entry]
 
 
+@functools.lru_cache(maxsize=None)
+def _port(number: int, protocol: str) -> PortProtocol:
+    """One PortProtocol per (number, protocol): the model is frozen, so builders share instances
+    instead of validating the same constant again for every policy they build."""
+    return PortProtocol(port=number, protocol=protocol)
+
+
 def tcp(*numbers: int) -> list[PortProtocol]:
-    return [PortProtocol(port=n, protocol="TCP") for n in numbers]
+    return [_port(n, "TCP") for n in numbers]
 
 
 def dns_ports() -> list[PortProtocol]:
-    return [PortProtocol(port=W.DNS_PORT, protocol="UDP"), PortProtocol(port=W.DNS_PORT, protocol="TCP")]
+    return [_port(W.DNS_PORT, "UDP"), _port(W.DNS_PORT, "TCP")]
 
 
 # --- rules more than one builder writes ------------------------------------------------------------
