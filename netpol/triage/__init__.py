@@ -43,9 +43,4 @@ def __dir__() -> list[str]:
     return sorted(list(globals()) + list(_WHERE))
 
 
-__all__ = [  # noqa: F822  (resolved by __getattr__)
-    "CAUSES", "Change", "Check", "Finding", "Fix", "FlowInputError", "Group", "NO_CHANGE", "NotAnAppNamespace",
-    "Peer", "PeerResolver", "ReadStats", "Suggestion", "Triage", "TriageReport", "Verifier", "VerifyReport",
-    "World", "apply_change", "decide_profile", "merge_raw", "open_input", "scan_all", "scan_drops", "standard_checks",
-    "suggest_from_flows", "triage", "triage_file", "verify_namespace",
-]
+__all__ = sorted(_WHERE)  # the names above, each resolved by __getattr__
