@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from netpol import apis, defaults
+from netpol import apis, defaults, fastyaml
 from netpol import names as N
 from netpol.model import DNS1123_LABEL, AppNamespace, StackConfig
 from netpol.profiles import PROFILES
@@ -196,10 +196,19 @@ def _plain_document(loader: PlainDataLoader, root: yaml.Node) -> Any:
         raise _Decline from None
 
 
+def load_yaml(text: str) -> Any:
+    """A stack or namespace file's document: by yaml-rs when that is provably PyYAML's reading of it (large
+    plain files: `netpol.fastyaml`), else by PyYAML, which reports every error."""
+    try:
+        return fastyaml.load(text)
+    except fastyaml.Declined:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The `netpol:` keys of a `Pulumi.<stack>.yaml`, without the prefix."""
     try:
-        doc = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
+        doc = load_yaml(path.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError([Problem(str(path), "-", str(path), "stack file not found")]) from None
     except yaml.YAMLError as e:
@@ -299,7 +308,7 @@ def read_namespace_files(root: Path, raw: dict[str, Any], stack_file: str) -> tu
     for i, rel in enumerate(files):
         path = Path(rel) if Path(rel).is_absolute() else root / rel
         try:
-            doc = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+            doc = load_yaml(path.read_text())
         except FileNotFoundError:
             problems.append(Problem(stack_file, f"{key}[{i}]", rel, f"file not found ({path})",
                                     "an existing YAML file relative to the project root"))
