@@ -34,3 +34,37 @@ def test_leaves_it_off_when_it_was_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_triage_reads_and_verifies_with_collection_paused():
+    """`triage()` (the library entry point, not only the CLI) pauses collection while it reads and
+    verifies, and gives it back after."""
+    import io
+
+    from netpol.stack import load_stack
+    from netpol.triage import triage
+
+    seen = []
+
+    class Recording(io.BytesIO):
+        def read(self, *a):
+            seen.append(gc.isenabled())
+            return super().read(*a)
+
+        def read1(self, *a):
+            seen.append(gc.isenabled())
+            return super().read1(*a)
+
+        def readinto(self, b):
+            seen.append(gc.isenabled())
+            return super().readinto(b)
+
+        def readlines(self, *a):
+            seen.append(gc.isenabled())
+            return super().readlines(*a)
+
+    assert gc.isenabled()
+    report = triage(load_stack("dev"), Recording(b'{"verdict": "FORWARDED"}\n'))
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    assert report.stats.flows_read == 1
