@@ -90,17 +90,20 @@ def risky(text: str) -> bool:
             if (i == 0 or text[i - 1] in _TOKEN_START) and (ch != "&" or text[i + 1:i + 2] not in ("", " ", "\n")):
                 return True
             i = find(ch, i + 1)
-    for ch in "[{":
-        i, checked = find(ch), -1
-        while i >= 0:
-            if i > checked and (i == 0 or text[i - 1] in _FLOW_START):  # not inside a segment seen
-                checked = find("\n", i)
-                if checked < 0:
-                    checked = len(text)
-                seg = text[i:checked]
-                if seg.count("[") + seg.count("{") != seg.count("]") + seg.count("}") or _FLOW_RISK.search(seg):
-                    return True
-            i = find(ch, i + 1)
+    square, curly, checked = find("["), find("{"), -1  # every bracket, in order of position
+    while square >= 0 or curly >= 0:
+        if curly < 0 or 0 <= square < curly:
+            i, square = square, find("[", square + 1)
+        else:
+            i, curly = curly, find("{", curly + 1)
+        if i < checked or (i and text[i - 1] not in _FLOW_START):
+            continue  # inside a segment already checked, or inside a plain scalar
+        checked = find("\n", i)
+        if checked < 0:
+            checked = len(text)
+        seg = text[i:checked]
+        if seg.count("[") + seg.count("{") != seg.count("]") + seg.count("}") or _FLOW_RISK.search(seg):
+            return True
     return bool(_FIRST_TOKEN.match(text)) or any(r.search(text) for r in _RISKY_NUMBERS)
 
 

@@ -92,6 +92,7 @@ def test_each_known_difference_declines(text):
     "a: 1\nb: [1, 2.5, -3, 0, true, false, null, ~]\nc: {d: 'quoted', e: \"double\", f: plain text}\n",
     "---\nk: v\n",  # one document, opened by its marker (the CRD files)
     "d: Prometheus & Grafana, *not* Loki\np: .status.conditions[?(@.type=='Valid')].status\n",
+    "a: {b: [c, d], e: {f: g}}\nh: [1, [2, {i: j}], k]\n",  # nested flow collections, on one line each
 ])
 def test_plain_data_is_taken(text):
     assert agrees(text)
