@@ -5,7 +5,9 @@
 1. `netpol check --stack` over a live-like stack with N app namespaces (the live stack's platform
    set and apps, plus N synthetic app namespaces): in process (`check_command`, stack config loaded
    afresh each run), split into building the manifests and running the 11 rules; and end to end
-   (the `netpol` CLI as a subprocess, interpreter start-up included). Target: <= 1 s.
+   (the `netpol` CLI as a subprocess, interpreter start-up included). Target: <= 1 s (issue 14: <= 0.5 s in
+   process). Then the same check with the stack file read by PyYAML and by yaml-rs (`netpol.fastyaml`),
+   alternating in one process: what the fast path saves.
 2. Analyzer throughput through gRPC: the real pack process, started as the engine starts it
    (tests/policy_pack/analyzer_harness.py), fed every resource of that stack: Analyze one resource
    per call (sequential, as one engine step at a time; and from 8 client threads, as the engine's
@@ -93,7 +95,42 @@ def bench_check(runs: int) -> list[dict]:
     print(f"    build manifests     {median_ms(build)}")
     print(f"    run the 11 rules    {median_ms(rules)}   ({n_objects / statistics.median(rules):,.0f} objects/s)")
     print(f"  CLI end to end        {median_ms(cli)}   (interpreter start-up and imports included)")
+    bench_yaml_paths(runs)
     return []
+
+
+def bench_yaml_paths(runs: int) -> None:
+    """The whole in-process check with the stack file read by PyYAML (the fast path declined) and by
+    yaml-rs (`netpol.fastyaml`), alternating run by run in this process (CPU seconds: the machine's speed
+    swings within minutes, and alternation puts both readers in the same swings)."""
+    import netpol.stack as ns
+    from netpol import fastyaml
+    from netpol.commands.check import check_command
+
+    real = fastyaml.load
+
+    def declined(text: str, min_bytes: int = 0):
+        raise fastyaml.Declined
+
+    def once() -> float:
+        ns._loaded.cache_clear()
+        c0 = time.process_time()
+        with redirect_stdout(io.StringIO()):
+            check_command(STACK, None, False, None, True)
+        return time.process_time() - c0
+
+    pyyaml, fast = [], []
+    try:
+        for _ in range(max(runs * 2, 9)):
+            fastyaml.load = declined
+            pyyaml.append(once())
+            fastyaml.load = real
+            fast.append(once())
+    finally:
+        fastyaml.load = real
+    p, f = statistics.median(pyyaml), statistics.median(fast)
+    print(f"  stack file by PyYAML  {median_ms(pyyaml)}   vs by yaml-rs {median_ms(fast).strip()} (CPU, alternating "
+          f"in one process, {len(fast)} rounds): {p / f:.2f}x, {1000 * (p - f):.0f} ms saved")
 
 
 def bench_grpc(runs: int) -> None:
