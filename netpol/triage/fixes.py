@@ -139,6 +139,19 @@ def _apply_step(cfg: StackConfig, step: Step) -> StackConfig:
     raise ValueError(f"unknown change step {step!r}")
 
 
+# Steps that change only an existing app namespace's labels: its profile and access labels are read by the
+# builders for its Namespace object alone (`netpol.builders.apps.namespace_labels`), never for a policy,
+# so the stack's policy documents stay the same (tests/triage/test_label_worlds.py holds every builder
+# to that, on every stack, for every profile and access value).
+LABEL_STEPS = frozenset({"access", "profile"})
+
+
+def labels_only(cfg: StackConfig, change: Change) -> bool:
+    """Whether every step of `change` sets the profile or an access label of an app namespace the stack
+    already declares (a new namespace, a platform namespace, any other step: False)."""
+    return all(step[0] in LABEL_STEPS and step[1] in cfg.namespaces for step in change.steps)
+
+
 def apply_change(cfg: StackConfig, change: Change) -> StackConfig:
     for step in change.steps:
         cfg = _apply_step(cfg, step)
@@ -318,6 +331,7 @@ class Verifier:
         cluster's World for `netpol triage --kubeconfig`). Every change is still applied to `cfg`."""
         self.cfg = cfg
         self._worlds: dict[Change, World] = {} if base is None else {NO_CHANGE: base}
+        self._built_base = base is None  # the base's policies are the ones the stack's builders make
         self._check_results: dict[tuple[Change, str], dict[str, bool]] = {}
 
     @property
@@ -327,7 +341,14 @@ class Verifier:
     def world(self, change: Change) -> World:
         w = self._worlds.get(change)
         if w is None:
-            w = self._worlds[change] = World(apply_change(self.cfg, change))
+            changed = apply_change(self.cfg, change)
+            if change and self._built_base and labels_only(self.cfg, change):
+                # the builders make the same policy documents: the base's compiled policies (and their
+                # caches) serve, the namespaces' new labels come in through the world's inventory
+                w = World(changed, policies=self.base.policies)
+            else:
+                w = World(changed)
+            self._worlds[change] = w
         return w
 
     def check_results(self, change: Change, ns: str) -> dict[str, bool]:
