@@ -13,8 +13,9 @@ worst case for triage's byte pre-filter (every line is decoded).
 
 Timed, medians over `--runs` rounds (each round runs every contender once, interleaved), flows/s each:
 * jq 1.6, the runbook's expression (parenthesised for jq 1.6), output to /dev/null;
-* `triage()` in-process (read, group, classify, verify every fix with the engine), the stack loaded
-  beforehand and a fresh `Verifier` (its worlds) built in every run. (Until session 20 the verifier was
+* `triage()` in-process (read, group, classify, verify every fix with the engine), timed inside a fresh
+  process of its own (as are the floors: see `in_fresh_process`), the stack loaded beforehand and a
+  fresh `Verifier` (its worlds) built in the run. (Until session 20 the verifier was
   shared across runs, so every run but the first found its worlds built: that flattered the in-process
   figure by 0.15-0.25 s.) The process-wide compile cache of policy documents stays warm; cold, it costs
   under 5 ms;
@@ -143,8 +144,8 @@ def interleaved(fns, runs: int) -> tuple[list[float], list[float]]:
         for i, fn in enumerate(fns):
             c = _children_cpu()
             t = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - t)
+            timed = fn()  # a float: the seconds the contender timed itself (in a fresh process)
+            times[i].append(timed if isinstance(timed, float) else time.perf_counter() - t)
             cpus[i].append(_children_cpu() - c)
     return [statistics.median(t) for t in times], [statistics.median(c) for c in cpus]
 
@@ -175,6 +176,20 @@ def run_inproc(cfg, path: Path) -> int:
     with open_input(path) as fh:
         r = triage(cfg, fh, Verifier(cfg))
     return len(r.findings)
+
+
+def in_fresh_process(fn: str, path: Path) -> float:
+    """Seconds of `fn(path)` (a function of this module), timed inside a fresh Python process after its
+    imports and the dev stack's loading. On this machine a process's speed is bimodal (the same triage
+    took 0.59-1.03 s in ten fresh processes: memory-bound calls all ~2x slower in the slow ones), so every
+    contender runs in processes of its own, as jq and the CLI do, and the medians compare like with like."""
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import bench_triage as B; "
+            "from netpol.stack import load_stack; cfg = load_stack('dev'); fn = getattr(B, sys.argv[2]); "
+            "args = (cfg,) if sys.argv[2] == 'run_inproc' else (); "
+            "from pathlib import Path; t = time.perf_counter(); fn(*args, Path(sys.argv[3])); print(time.perf_counter() - t)")
+    out = subprocess.run([str(PYTHON), "-c", code, str(ROOT / "bench"), fn, str(path)], capture_output=True,
+                         text=True, check=True, cwd=ROOT, env=cli_env(bytecode=True))
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def run_orjson_only(path: Path) -> None:
@@ -272,9 +287,10 @@ def bench_file(cfg, label: str, n: int, runs: int, tmp: Path, *, drops_only: boo
     one = head(path, tmp / f"one-{label}.json", 1)
     run_cli(one)  # warm-up: writes the CLI's bytecode cache
     (jq, inproc, cli, cli_nobc, cli_one, floor_oj, floor_dec), cpu = interleaved(
-        [lambda: run_jq(path), lambda: run_inproc(cfg, path), lambda: run_cli(path),
+        [lambda: run_jq(path), lambda: in_fresh_process("run_inproc", path), lambda: run_cli(path),
          lambda: run_cli(path, bytecode=False), lambda: run_cli(one),
-         lambda: run_orjson_only(path), lambda: run_decoder_only(path)], runs)
+         lambda: in_fresh_process("run_orjson_only", path), lambda: in_fresh_process("run_decoder_only", path)],
+        runs)
     rows = [("jq 1.6 (runbook expression)", jq, cpu[0]), ("netpol triage, in-process", inproc, None),
             ("netpol triage -o json, CLI", cli, cpu[2]),
             ("  CLI, no bytecode cache", cli_nobc, cpu[3]),
