@@ -178,16 +178,18 @@ def run_inproc(cfg, path: Path) -> int:
     return len(r.findings)
 
 
-def in_fresh_process(fn: str, path: Path) -> float:
+def in_fresh_process(fn: str, path: Path, warm: Path) -> float:
     """Seconds of `fn(path)` (a function of this module), timed inside a fresh Python process after its
-    imports and the dev stack's loading. On this machine a process's speed is bimodal (the same triage
+    imports, the dev stack's loading and one call on `warm` (a one-flow file: what a process pays once,
+    such as the modules triage imports on first use, is start-up, counted in the CLI's fixed cost). On this machine a process's speed is bimodal (the same triage
     took 0.59-1.03 s in ten fresh processes: memory-bound calls all ~2x slower in the slow ones), so every
     contender runs in processes of its own, as jq and the CLI do, and the medians compare like with like."""
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import bench_triage as B; "
             "from netpol.stack import load_stack; cfg = load_stack('dev'); fn = getattr(B, sys.argv[2]); "
             "args = (cfg,) if sys.argv[2] == 'run_inproc' else (); "
-            "from pathlib import Path; t = time.perf_counter(); fn(*args, Path(sys.argv[3])); print(time.perf_counter() - t)")
-    out = subprocess.run([str(PYTHON), "-c", code, str(ROOT / "bench"), fn, str(path)], capture_output=True,
+            "from pathlib import Path; fn(*args, Path(sys.argv[4])); "
+            "t = time.perf_counter(); fn(*args, Path(sys.argv[3])); print(time.perf_counter() - t)")
+    out = subprocess.run([str(PYTHON), "-c", code, str(ROOT / "bench"), fn, str(path), str(warm)], capture_output=True,
                          text=True, check=True, cwd=ROOT, env=cli_env(bytecode=True))
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -287,9 +289,10 @@ def bench_file(cfg, label: str, n: int, runs: int, tmp: Path, *, drops_only: boo
     one = head(path, tmp / f"one-{label}.json", 1)
     run_cli(one)  # warm-up: writes the CLI's bytecode cache
     (jq, inproc, cli, cli_nobc, cli_one, floor_oj, floor_dec), cpu = interleaved(
-        [lambda: run_jq(path), lambda: in_fresh_process("run_inproc", path), lambda: run_cli(path),
+        [lambda: run_jq(path), lambda: in_fresh_process("run_inproc", path, one), lambda: run_cli(path),
          lambda: run_cli(path, bytecode=False), lambda: run_cli(one),
-         lambda: in_fresh_process("run_orjson_only", path), lambda: in_fresh_process("run_decoder_only", path)],
+         lambda: in_fresh_process("run_orjson_only", path, one),
+         lambda: in_fresh_process("run_decoder_only", path, one)],
         runs)
     rows = [("jq 1.6 (runbook expression)", jq, cpu[0]), ("netpol triage, in-process", inproc, None),
             ("netpol triage -o json, CLI", cli, cpu[2]),
