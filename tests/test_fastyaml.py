@@ -77,7 +77,7 @@ def test_every_yaml_file_of_the_project_and_shared():
     "k: yes\n", "k: Off\n", "k: 0777\n", "k: -0777\n", "k: 0o17\n", "k: 0x1F\n", "k: 0b101\n", "k: 1e3\n",
     "k: 1.5e3\n", "k: 1:30\n", "k: 2024-01-05\n", "k: +.5\n", "k: -.5\n", "k: .inf\n", "k: .NaN\n",
     "k: 12345678901234567890\n", "k: !!str 1\n", "k: &a 1\nj: *a\n", "{k0: &x, k1: &x}\n", "- &x a\n- &x b\n", "k: !!int '7'\n", "a: &x {p: 1}\nb: *x\n", "a: &x [1]\nb: [*x]\n",
-    "b: &b {x: 1}\nd:\n  <<: *b\n", "k: *undefined\n", "{?a: 1}\n", "k: {a:b}\n", "k: [a,\n  b]\n",
+    "b: &b {x: 1}\nd:\n  <<: *b\n", "k: *undefined\n", "{?a: 1}\n", "{k0: >}\n", "k: {a:b}\n", "k: [a,\n  b]\n",
     "k:\tv\n", "k: v\r\n", "\ufeffk: v\n", "k: a\x85b\n", "a: 1\na: 2\n", "a: 1\n---\nb: 2\n", "%YAML 1.1\n---\nk: v\n",
     "=: v\n", "k: ''\n", "0777: v\n", "yes: v\n", "k: [1, 0777]\n", "k: {a: 0o1}\n", "- 1e3\n",
 ])
