@@ -282,6 +282,9 @@ def triage(
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Cores to read one big file on (>= 32 MB, "
+                             "uncompressed, one flow per line); 0: the CPUs this process may use, at most 8. "
+                             "The report is the same whatever the number"),
 ):
     """Group Hubble policy drops, classify each and propose a verified fix: stack config changes with
     --stack (with --kubeconfig/--context: the drops evaluated on the live cluster's policies and pods;
@@ -290,7 +293,7 @@ def triage(
 
     fmt = _format(Output, output, as_json, markdown)
     _exit(triage_command(stack, flows or ["-"], fmt == "json", fmt == "markdown", live=_live(kubeconfig, context, namespace),
-                         policies=policies, inventory=inventory))
+                         policies=policies, inventory=inventory, jobs=jobs))
 
 
 @app.command()

@@ -90,24 +90,26 @@ def _nothing_read(stats) -> str | None:
 
 
 def triage_command(stack: str | None, flows, as_json: bool, markdown: bool, live=None,
-                   policies=None, inventory=None) -> int:
+                   policies=None, inventory=None, jobs: int = 1) -> int:
     """Group the policy drops of Hubble flow files (or stdin), classify them, propose and verify fixes.
     `live` (netpol.live.LiveSource): the drops are re-evaluated on the cluster's policies and pods.
     `policies` + `inventory`: a cluster this program does not manage (fixes are policy changes).
+    `jobs`: cores to read a big file on (0: `default_jobs()`); the report does not depend on it.
     Runs with cyclic garbage collection paused (`paused_gc`): importing the engine and building a
     verification World per distinct fix allocate many objects and free few."""
     from netpol.config import paused_gc
 
     with paused_gc():
-        return _triage(stack, flows, as_json, markdown, live, policies, inventory)
+        return _triage(stack, flows, as_json, markdown, live, policies, inventory, jobs)
 
 
-def _triage(stack: str | None, flows, as_json: bool, markdown: bool, live, policies, inventory) -> int:
+def _triage(stack: str | None, flows, as_json: bool, markdown: bool, live, policies, inventory, jobs: int) -> int:
     from netpol.triage.classify import triage_file
-    from netpol.triage.flows import FlowInputError
+    from netpol.triage.flows import FlowInputError, default_jobs
     from netpol.triage.report import print_table, to_markdown
 
     paths = [flows] if isinstance(flows, str) else list(flows or []) or ["-"]
+    jobs = jobs or default_jobs()
     try:
         if policies is not None or inventory is not None:
             if stack is not None or live is not None:
@@ -118,13 +120,13 @@ def _triage(stack: str | None, flows, as_json: bool, markdown: bool, live, polic
                 return EXIT_BAD_INPUT
             from netpol.triage.cluster import ClusterModel, triage_cluster
 
-            report = triage_cluster(ClusterModel.from_paths(policies, inventory), paths)
+            report = triage_cluster(ClusterModel.from_paths(policies, inventory), paths, jobs)
         else:
             if stack is None:
                 _err("error: give --stack STACK (a stack of this program) or --policies DIR --inventory FILE")
                 return EXIT_BAD_INPUT
             cfg = _load(stack)
-            report = triage_file(cfg, paths, _live_verifier(cfg, live) if live is not None else None)
+            report = triage_file(cfg, paths, _live_verifier(cfg, live) if live is not None else None, jobs)
     except ConfigError as e:
         return _config_error(e)
     except ReachInputError as e:  # netpol.live.LiveError: the cluster could not be read; bad policies/inventory

@@ -27,7 +27,6 @@ Decisions:
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -43,7 +42,7 @@ from netpol.triage.checks import hubble_cmd
 from netpol.triage.fixes import (
     NO_CHANGE, Change, Fix, Verifier, declaration, profile_for, profile_label, section_of, snippet, talks_to_entry,
 )
-from netpol.triage.flows import RawGroup, ReadStats, merge_raw, open_input, scan_drops
+from netpol.triage.flows import RawGroup, ReadStats, merge_raw, scan_drops, scan_drops_path
 from netpol.triage.peers import Peer, PeerResolver
 
 CAUSES = (
@@ -234,23 +233,16 @@ class Triage:
             stats, raw = scan_drops(stream)
             return self.report(stats, raw)
 
-    def run_paths(self, paths) -> "TriageReport":
-        """Like `run` over several inputs in turn (`-` is stdin; compressed files decompressed)."""
+    def run_paths(self, paths, jobs: int = 1) -> "TriageReport":
+        """Like `run` over several inputs in turn (`-` is stdin; compressed files decompressed); a big
+        file is read on up to `jobs` cores (`scan_drops_path`: the same report as on one)."""
         with paused_gc():
-            return self._run_paths(paths)
-
-    def _run_paths(self, paths) -> "TriageReport":
-        stats = ReadStats()
-        raw: dict[tuple, RawGroup] = {}
-        for path in paths:
-            stream = open_input(path)
-            try:
-                stats, part = scan_drops(stream, stats)
-            finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
-            merge_raw(raw, part)
-        return self.report(stats, raw)
+            stats = ReadStats()
+            raw: dict[tuple, RawGroup] = {}
+            for path in paths:
+                stats, part = scan_drops_path(path, stats, jobs=jobs)
+                merge_raw(raw, part)
+            return self.report(stats, raw)
 
     def report(self, stats: ReadStats, raw: dict[tuple, RawGroup]) -> "TriageReport":
         findings = [self.classify(g) for g in merge_groups(raw, self.peers)]
@@ -594,7 +586,8 @@ def triage(cfg: StackConfig, stream: IO[bytes], verifier: Verifier | None = None
     return Triage(cfg, verifier).run(stream)
 
 
-def triage_file(cfg: StackConfig, path, verifier: Verifier | None = None) -> TriageReport:
-    """`triage` over a file path (`-` is stdin), or a list of them (read in turn, one report)."""
+def triage_file(cfg: StackConfig, path, verifier: Verifier | None = None, jobs: int = 1) -> TriageReport:
+    """`triage` over a file path (`-` is stdin), or a list of them (read in turn, one report); a big
+    file on up to `jobs` cores."""
     paths = [path] if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__") else list(path)
-    return Triage(cfg, verifier).run_paths(paths)
+    return Triage(cfg, verifier).run_paths(paths, jobs)

@@ -28,7 +28,7 @@ from netpol.apis import PROTOCOLS
 from netpol.reach import Inventory, PolicySet, ReachInputError, Verdict, load_inventory, resolve_endpoint
 from netpol.triage.classify import Finding, Group, TriageReport, group_hubble, merge_groups
 from netpol.triage.fixes import Fix
-from netpol.triage.flows import RESERVED_IDENTITIES, RawGroup, ReadStats, merge_raw, open_input, scan_drops
+from netpol.triage.flows import RESERVED_IDENTITIES, RawGroup, ReadStats, merge_raw, scan_drops, scan_drops_path
 from netpol.triage.peers import ENTITY_PRIORITY, LOCAL_IDENTITY_MIN, Peer, parse_labels
 
 NS_LABEL = "k8s:io.kubernetes.pod.namespace"
@@ -175,14 +175,11 @@ class PolicyTriage:
         stats, raw = scan_drops(stream)
         return self.report(stats, raw)
 
-    def run_paths(self, paths) -> TriageReport:
+    def run_paths(self, paths, jobs: int = 1) -> TriageReport:
+        """Like `run` over several inputs in turn (`-` is stdin); a big file on up to `jobs` cores."""
         stats, raw = ReadStats(), {}
         for path in paths:
-            stream = open_input(path)
-            try:
-                stats, part = scan_drops(stream, stats)
-            finally:
-                stream.close() if str(path) != "-" else None
+            stats, part = scan_drops_path(path, stats, jobs=jobs)
             merge_raw(raw, part)
         return self.report(stats, raw)
 
@@ -317,5 +314,5 @@ class PolicyTriage:
         return None
 
 
-def triage_cluster(model: ClusterModel, paths) -> TriageReport:
-    return PolicyTriage(model).run_paths(paths)
+def triage_cluster(model: ClusterModel, paths, jobs: int = 1) -> TriageReport:
+    return PolicyTriage(model).run_paths(paths, jobs)
