@@ -886,9 +886,8 @@ class _Window(io.RawIOBase):
         n = min(len(b), self._hi - self._pos)
         if n <= 0:
             return 0
-        data = os.pread(self._fd, n, self._pos)
-        k = len(data)
-        b[:k] = data
+        with memoryview(b) as view:
+            k = os.preadv(self._fd, [view[:n]], self._pos)  # straight into the caller's buffer
         self._pos += k
         return k
 
