@@ -61,6 +61,7 @@ input by file instead).
 from __future__ import annotations
 
 import bz2
+import copy
 import gzip
 import io
 import lzma
@@ -1053,6 +1054,92 @@ def _merge_part(stats: ReadStats, groups: dict[tuple, RawGroup], part: tuple, pa
     _replay(path, lo, hi, wanted)
 
 
+def _compressed_file(path: str | Path) -> str | None:
+    """The compression of a regular compressed file big enough to be worth a second process (by its
+    magic bytes), or None; None too without `fork`."""
+    if str(path) == "-" or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES // 8:  # ~4 MB: 20-40 MB of JSON
+            return None
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        return None  # the one-core path reports it
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def _decompress_to(path: Path, out_fd: int, err_fd: int) -> int:
+    """The decompressing child's work: the file's bytes, decompressed, to `out_fd`; a read error's
+    message to `err_fd`. Its exit code: 0 done (or the reader stopped: a broken pipe), 2 bad input."""
+    try:
+        with open_input(path) as src, os.fdopen(out_fd, "wb", buffering=0) as out:
+            while True:
+                with _reading():
+                    block = src.read(CHUNK)
+                if not block:
+                    return 0
+                out.write(block)
+    except BrokenPipeError:
+        return 0
+    except FlowInputError as e:
+        os.write(err_fd, str(e).encode())
+        return 2
+
+
+def _scan_decompressed_in_child(path: Path, kind: str, stats: ReadStats) -> tuple[ReadStats, dict[tuple, RawGroup]]:
+    """`scan_drops` of a compressed file whose decompression runs in a forked process, piping the plain
+    bytes to this one: the same bytes as one core reads, in the same order, so the same result; the two
+    steps overlap on two cores. A decompression error is raised here as on one core (FlowInputError,
+    after the flows before it were read); a child that dies otherwise leaves the file to one core."""
+    before = copy.deepcopy(stats)
+    r, w = os.pipe()
+    try:  # a pipe of CHUNK bytes (Linux's default is 64 KiB): fewer switches between the two processes
+        import fcntl
+
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, CHUNK)
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - above pipe-max-size, not Linux
+        pass
+    er, ew = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(r)
+            os.close(er)
+            code = _decompress_to(path, w, ew)
+        except BaseException:  # noqa: BLE001 - a child must never run the parent's code after fork
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.close(ew)
+    try:
+        with os.fdopen(r, "rb", buffering=CHUNK) as stream:
+            stats, groups = scan_drops(stream, stats)
+    finally:
+        if stats.interrupted:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:  # pragma: no cover - already gone
+                pass
+        _, status = os.waitpid(pid, 0)
+        with os.fdopen(er, "rb") as fh:
+            message = fh.read().decode(errors="replace")
+    stats.compression = stats.compression or kind
+    code = os.waitstatus_to_exitcode(status)
+    if code == 2:
+        raise FlowInputError(message)
+    if code != 0 and not stats.interrupted:
+        stream = open_input(path)
+        try:
+            return scan_drops(stream, before)
+        finally:
+            stream.close()
+    return stats, groups
+
+
 def scan_drops_path(path: str | Path, stats: ReadStats | None = None, *,
                     jobs: int = 1) -> tuple[ReadStats, dict[tuple, RawGroup]]:
     """`scan_drops` of a file path (`-` is stdin), on up to `jobs` cores.
@@ -1063,11 +1150,16 @@ def scan_drops_path(path: str | Path, stats: ReadStats | None = None, *,
     add, line numbers (malformed lines) shift by the lines before the part, first-seen order and the
     first sample of each non-policy drop reason follow the parts' order, and a group already seen in
     an earlier part notes the samples of this part's first flows again from their lines (each part
-    records the line numbers of the flows it noted). Anything else, and `jobs` 1, reads on one core.
-    A part whose process fails is read again here."""
+    records the line numbers of the flows it noted). A part whose process fails is read again here.
+    A compressed regular file is decompressed by a forked process, piped to this one
+    (`_scan_decompressed_in_child`). Anything else (stdin, small or pretty-printed files), and `jobs`
+    1, reads on one core."""
     stats = stats or ReadStats()
     cuts = _parallel_plan(path, jobs)
     if cuts is None:
+        kind = _compressed_file(path) if jobs >= 2 else None
+        if kind is not None:
+            return _scan_decompressed_in_child(Path(path), kind, stats)
         stream = open_input(path)
         try:
             return scan_drops(stream, stats)

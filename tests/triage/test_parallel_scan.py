@@ -177,3 +177,62 @@ def test_cli_jobs_give_the_same_report(tmp_path, small_parts):
         outs.append(r.stdout)
     assert outs[0] == outs[1] == outs[2] == outs[3]
     assert orjson.loads(outs[0])["findings"]
+
+
+# --- a compressed file: decompressed by a second process, piped ---------------------------------------
+def _compressed(tmp_path, kind: str, data: bytes):
+    import bz2
+    import gzip
+    import lzma
+
+    import zstandard
+
+    pack = {"gzip": lambda b: gzip.compress(b, 1), "zstd": zstandard.ZstdCompressor().compress,
+            "xz": lzma.compress, "bzip2": bz2.compress}[kind]
+    path = tmp_path / f"flows.{kind}"
+    path.write_bytes(pack(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zstd", "xz", "bzip2"])
+def test_a_compressed_file_decompressed_by_a_second_process(tmp_path, small_parts, kind):
+    data = b"".join(_kinds(i, (i * 7) % 14) for i in range(600))
+    path = _compressed(tmp_path, kind, data)
+    assert F._compressed_file(path) == kind
+    stats, groups = F.scan_drops_path(path, jobs=2)
+    assert stats.compression == kind
+    assert _snapshot(stats, groups) == _one_core(path)
+
+
+def test_a_corrupt_compressed_file_fails_as_on_one_core(tmp_path, small_parts):
+    data = b"".join(_kinds(i, i % 10) for i in range(2000))
+    path = _compressed(tmp_path, "gzip", data)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 64] = b"\0" * 64  # corrupt the middle of the deflate stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(F.FlowInputError) as one:
+        _one_core(path)
+    with pytest.raises(F.FlowInputError) as two:
+        F.scan_drops_path(path, jobs=2)
+    assert str(two.value) == str(one.value) and "gzip" in str(one.value)
+
+
+def test_a_decompressor_that_dies_leaves_the_file_to_one_core(tmp_path, small_parts, monkeypatch):
+    data = b"".join(_kinds(i, i % 14) for i in range(400))
+    path = _compressed(tmp_path, "zstd", data)
+
+    def dies(*a):
+        os._exit(9)
+
+    monkeypatch.setattr(F, "_decompress_to", dies)
+    stats = F.ReadStats()
+    stats, groups = F.scan_drops_path(path, stats, jobs=2)
+    assert _snapshot(stats, groups) == _one_core(path)
+
+
+def test_small_compressed_files_stay_on_one_core(tmp_path, monkeypatch):
+    path = _compressed(tmp_path, "gzip", b"".join(_kinds(i, i % 10) for i in range(50)))
+    assert F._compressed_file(path) is None  # under PARALLEL_MIN_BYTES / 8
+    monkeypatch.setattr(F, "PARALLEL_MIN_BYTES", 0)
+    assert F._compressed_file(path) == "gzip"
+    assert F._compressed_file(tmp_path) is None and F._compressed_file("-") is None
