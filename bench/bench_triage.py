@@ -33,7 +33,8 @@ Timed, medians over `--runs` rounds (each round runs every contender once, inter
 Wall seconds and, for the subprocesses (jq, the CLI), CPU seconds (user + system, from
 RUSAGE_CHILDREN): on a shared machine the CPU ratio is the steadier of the two.
 Then, once each: the capture zstd- and gzip-compressed and piped through stdin (in process, flows/s
-and MB/s of JSON per core). Ratio = jq seconds / contender seconds (targets: >= 6x in process, judged on the one-core row;
+and MB/s of JSON per core), and the compressed files through the CLI as a user runs it (decompressed by
+a second process, piped) and with `--jobs 1`. Ratio = jq seconds / contender seconds (targets: >= 6x in process, judged on the one-core row;
 >= 4x CLI, judged on the CLI as a user runs it; its CPU ratio and the `--jobs 1` ratio are printed
 beside it: jq uses one core). Peak memory (ru_maxrss of the CLI process, via RUSAGE_CHILDREN in a fresh wrapper process)
 at 25,000 flows and at `--memory-max` flows (the capture repeated): flat, < 100 MB. The exit code
@@ -279,6 +280,11 @@ def bench_compressed(cfg, path: Path, n: int, tmp: Path) -> list[tuple[str, floa
         run_inproc(cfg, p)
         secs = time.perf_counter() - t
         rows.append((f"triage in-process, {label} ({p.stat().st_size / size:.0%} of the JSON)", secs, size / secs / 1e6))
+        for jobs, how in ((None, f"decompressed by a 2nd process (all {default_jobs()} cores)"), (1, "--jobs 1")):
+            t = time.perf_counter()
+            run_cli(p, jobs=jobs)
+            secs = time.perf_counter() - t
+            rows.append((f"  CLI, {label}, {how}", secs, size / secs / 1e6))
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from netpol.stack import load_stack; "
             "from netpol.triage import triage; from netpol.triage.flows import open_input; "
             "print(len(triage(load_stack('dev'), open_input('-')).findings))")
@@ -356,7 +362,7 @@ def main() -> int:
                                                                    drops_only=True)
         capture = results["capture (hubble observe -o json)"]["path"]
         if not args.no_compressed:
-            print("\n== compressed input and stdin (the capture, once each; MB/s of uncompressed JSON, one core)")
+            print("\n== compressed input and stdin (the capture, once each; MB/s of uncompressed JSON)")
             for name, secs, mbs in bench_compressed(cfg, capture, args.flows, tmp):
                 print(f"{name:52} {secs:7.2f} s {args.flows / secs:10,.0f} flows/s {mbs:6.0f} MB/s")
         small = peak_rss_mb(head(capture, tmp / "mem-small.json", 25_000))
