@@ -236,3 +236,26 @@ def test_small_compressed_files_stay_on_one_core(tmp_path, monkeypatch):
     monkeypatch.setattr(F, "PARALLEL_MIN_BYTES", 0)
     assert F._compressed_file(path) == "gzip"
     assert F._compressed_file(tmp_path) is None and F._compressed_file("-") is None
+
+
+def test_a_compressed_array_is_refused_and_the_decompressor_reaped(tmp_path, small_parts, monkeypatch):
+    """The reader stops at the first line (a JSON array): the decompressing child, blocked on a full
+    pipe, sees the pipe closed and ends; the error is the one-core error."""
+    lines = [_kinds(i, i % 4).rstrip(b"\n") for i in range(3000)]
+    path = _compressed(tmp_path, "gzip", b"[" + b",".join(lines) + b"]\n")
+    pids = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    with pytest.raises(F.FlowInputError) as e:
+        F.scan_drops_path(path, jobs=2)
+    assert "jq -c" in str(e.value)
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # already reaped: no child left behind
