@@ -79,6 +79,7 @@ class Group:
     ips: list[str] = field(default_factory=list)
     denied_by: list[str] = field(default_factory=list)
     deny: bool = False  # dropped by an explicit deny rule (POLICY_DENY), not by default deny
+    unnamed: bool = False  # some sampled flows carried no DNS name (to an outside peer: by address)
 
     @property
     def key(self) -> tuple:
@@ -110,6 +111,7 @@ def merge_groups(raw: dict[tuple, RawGroup], resolver: PeerResolver, *, by_direc
         g.count += rg.count
         g.forwarded += rg.forwarded
         g.dropped += rg.dropped
+        g.unnamed = g.unnamed or rg.unnamed
         for mine, theirs in ((g.src_pods, rg.src_pods), (g.dst_pods, rg.dst_pods), (g.names, rg.names),
                              (g.ips, rg.ips), (g.denied_by, rg.denied_by)):
             for v in theirs:
@@ -146,6 +148,7 @@ class Finding:
     model_verdict: str | None = None  # the current model's verdict for the flow (None: cannot evaluate)
     after: Verdict | None = None  # the verdict with the fix applied
     regressions: list[str] = field(default_factory=list)
+    unverified_by_address: bool = False  # the fix allows the named flows, not the group's flows by address
 
     def to_json(self) -> dict[str, Any]:
         g = self.group
@@ -266,7 +269,16 @@ class Triage:
                            g.port, g.protocol)
         finding.after = after
         finding.regressions = self.verifier.regressions(fix.change, fix.namespace) if fix.namespace else []
-        finding.verified = bool(after and after.allowed and not finding.regressions)
+        # Flows of the group that carried no DNS name (connections by address) are another destination to
+        # the engine than the named ones (entity:world, not fqdn:NAME): the fix must allow them too.
+        by_address = None
+        if g.unnamed and g.names and after is not None and after.allowed:
+            bare = w.spec_for(g.dst_ep, g.destination)
+            if bare != w.spec_for(g.dst_ep, g.destination, g.names):
+                by_address = w.evaluate(w.spec_for(g.src_ep, g.source), bare, g.port, g.protocol)
+                finding.unverified_by_address = not (by_address and by_address.allowed)
+        finding.verified = bool(after and after.allowed and not finding.regressions
+                                and not finding.unverified_by_address)
         if before is not None and before.allowed:
             finding.explanation += (
                 f" The stack's model already allows this flow ({_by(before)}): the cluster does not run what "
@@ -279,9 +291,16 @@ class Triage:
             finding.explanation += " Not verified: the engine cannot evaluate this flow."
         elif not after.allowed:
             finding.explanation += f" Not verified: with the fix the engine still denies the flow ({_why(after)})."
-        else:
+        elif finding.regressions:
             finding.explanation += (" Not verified: the fix would deny flows the namespace has today: "
                                     + ", ".join(finding.regressions) + ".")
+        else:
+            finding.explanation += (
+                f" Not verified: with the fix the engine allows the flows that carry a DNS name ({_by(after)}), "
+                "but some flows of this group carry none (connections by address, or lookups Hubble's DNS "
+                "visibility did not see), and those it still denies"
+                + (f" ({_why(by_address)})" if by_address is not None else "")
+                + f". Find what connects by address: {group_hubble(g)} -o json | jq -c 'select((.flow // .).destination_names == null)'.")
         return finding
 
     def _deny(self, g: Group, before: Verdict | None, hubble: str) -> Finding:

@@ -324,3 +324,33 @@ def test_platform_source_gets_talks_to_or_egress_rule_not_labels(dev, verifier):
     assert f.fix.set_labels == {}
     assert f.fix.extra["add_egress"] == [{"entity": "kube-apiserver", "ports": ["6443/TCP"]}]
     assert f.verified
+
+
+def test_a_world_group_with_flows_by_address_is_verified_only_if_those_are_allowed_too(dev, verifier):
+    """Drops to the world on one port, some with a DNS name and some without (connections by address),
+    are one group: an FQDN rule allows the named ones only, so the fix is not verified for the group.
+    Found by tests/triage/test_property.py."""
+    import io
+
+    import hubble_synth as S
+
+    from netpol.reach import resolve_endpoint
+    from netpol.triage import triage
+    from netpol.triage.fixes import World
+
+    me = S.app_pod(dev, "batch-jobs")
+    named = S.flow(me, S.entity("world"), 80, seq=1, names=["api.github.com"])
+    bare = S.flow(me, S.entity("world"), 80, seq=2)
+    for flows, verified in (([named, named], True), ([bare, named], False), ([named, bare], False)):
+        report = triage(dev, io.BytesIO(b"".join(S.line(f) for f in flows)), verifier)
+        (f,) = report.findings
+        assert f.cause == "port-not-allowed" and f.fix.extra["add_egress"][0]["fqdn"] == "api.github.com"
+        assert f.verified is verified, f.explanation
+        # the engine, on the stack as the fix edits it: the named flow allowed, the bare one not
+        w = World(apply_change(dev, f.fix.change))
+        ep = resolve_endpoint("batch-jobs/app", w.inventory)
+        assert w.policies.evaluate(ep, resolve_endpoint("fqdn:api.github.com", w.inventory), 80, "TCP").allowed
+        assert not w.policies.evaluate(ep, resolve_endpoint("entity:world", w.inventory), 80, "TCP").allowed
+        if not verified:
+            assert "carry none (connections by address" in f.explanation
+            assert "destination_names == null" in f.explanation
