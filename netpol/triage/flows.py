@@ -966,25 +966,37 @@ def _scan_part(path: Path, lo: int, hi: int) -> tuple[ReadStats, dict[tuple, Raw
     return stats, groups, noted
 
 
-def _fork_part(path: Path, lo: int, hi: int) -> tuple[int, int]:
-    """(pid, read end of a pipe) of a child process that scans bytes [lo, hi) of `path` and writes
-    ("ok", its stats, groups and noted lines) or ("error", message) to the pipe, pickled."""
-    r, w = os.pipe()
+def _fork(work) -> int:
+    """Fork; the child runs `work()`, whose return value is its exit code (1 if it raises), and never
+    returns into the caller's code. The parent gets the child's pid."""
     pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 0
+    if pid == 0:  # the child
+        code = 1
         try:
-            os.close(r)
-            try:
-                payload = pickle.dumps(("ok", _scan_part(path, lo, hi)), pickle.HIGHEST_PROTOCOL)
-            except FlowInputError as e:
-                payload = pickle.dumps(("error", str(e)))
-            with os.fdopen(w, "wb") as out:
-                out.write(payload)
+            code = work()
         except BaseException:  # noqa: BLE001 - a child must never run the parent's code after fork
             code = 1
         finally:
             os._exit(code)
+    return pid
+
+
+def _fork_part(path: Path, lo: int, hi: int) -> tuple[int, int]:
+    """(pid, read end of a pipe) of a child process that scans bytes [lo, hi) of `path` and writes
+    ("ok", its stats, groups and noted lines) or ("error", message) to the pipe, pickled."""
+    r, w = os.pipe()
+
+    def work() -> int:
+        os.close(r)
+        try:
+            payload = pickle.dumps(("ok", _scan_part(path, lo, hi)), pickle.HIGHEST_PROTOCOL)
+        except FlowInputError as e:
+            payload = pickle.dumps(("error", str(e)))
+        with os.fdopen(w, "wb") as out:
+            out.write(payload)
+        return 0
+
+    pid = _fork(work)
     os.close(w)
     return pid, r
 
@@ -1115,17 +1127,13 @@ def _scan_decompressed_in_child(path: Path, kind: str, stats: ReadStats) -> tupl
     except (ImportError, AttributeError, OSError):  # pragma: no cover - above pipe-max-size, not Linux
         pass
     er, ew = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(r)
-            os.close(er)
-            code = _decompress_to(path, w, ew)
-        except BaseException:  # noqa: BLE001 - a child must never run the parent's code after fork
-            code = 1
-        finally:
-            os._exit(code)
+
+    def work() -> int:
+        os.close(r)
+        os.close(er)
+        return _decompress_to(path, w, ew)
+
+    pid = _fork(work)
     os.close(w)
     os.close(ew)
     try:
