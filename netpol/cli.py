@@ -283,9 +283,10 @@ def triage(
     kubeconfig: Optional[Path] = KubeconfigOpt,
     context: Optional[str] = ContextOpt,
     namespace: Optional[list[str]] = LiveNamespaceOpt,
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Cores to read one big file on (>= 32 MB, "
-                             "uncompressed, one flow per line); 0: the CPUs this process may use, at most 8. "
-                             "The report is the same whatever the number"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Cores to read a big file on: an uncompressed file "
+                             "of one flow per line (>= 32 MB) is cut into parts, a compressed one (>= 4 MB) is "
+                             "decompressed by a second process; 0: the CPUs this process may use, at most 8; "
+                             "1: one core. The report is the same whatever the number"),
 ):
     """Group Hubble policy drops, classify each and propose a verified fix: stack config changes with
     --stack (with --kubeconfig/--context: the drops evaluated on the live cluster's policies and pods;
