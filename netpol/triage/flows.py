@@ -934,20 +934,29 @@ def _cuts(path: Path, size: int, jobs: int) -> list[int]:
     return cuts
 
 
+def _regular_head(path: str | Path, min_bytes: int, n: int) -> tuple[int, bytes] | None:
+    """(size, first `n` bytes) of a regular file of at least `min_bytes`, where this process can fork
+    (Linux); else None. An unreadable file is None too: the one-core path reports it."""
+    if str(path) == "-" or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < min_bytes:
+            return None
+        with open(path, "rb") as fh:
+            return st.st_size, fh.read(n)
+    except OSError:
+        return None
+
+
 def _parallel_plan(path: str | Path, jobs: int) -> list[int] | None:
     """The part boundaries to read `path` on `jobs` cores, or None (one core): not a regular file, not
     big enough, compressed, not one flow per line (pretty-printed or an array), or no `fork`."""
-    if jobs < 2 or str(path) == "-" or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+    found = _regular_head(path, PARALLEL_MIN_BYTES, BATCH_BYTES) if jobs >= 2 else None
+    if found is None:
         return None
+    size, head = found
     p = Path(path)
-    try:
-        st = os.stat(p)
-        if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES:
-            return None
-        with open(p, "rb") as fh:
-            head = fh.read(BATCH_BYTES)
-    except OSError:
-        return None  # the one-core path reports it
     if any(head.startswith(magic) for magic, _ in _MAGIC):
         return None
     try:
@@ -955,7 +964,7 @@ def _parallel_plan(path: str | Path, jobs: int) -> list[int] | None:
             return None
     except FlowInputError:
         return None  # a JSON array: the one-core path refuses it with its message
-    cuts = _cuts(p, st.st_size, jobs)
+    cuts = _cuts(p, size, jobs)
     return cuts if len(cuts) > 2 else None
 
 
@@ -1082,17 +1091,10 @@ def _merge_part(stats: ReadStats, groups: dict[tuple, RawGroup], part: tuple, pa
 def _compressed_file(path: str | Path) -> str | None:
     """The compression of a regular compressed file big enough to be worth a second process (by its
     magic bytes), or None; None too without `fork`."""
-    if str(path) == "-" or not hasattr(os, "fork") or not sys.platform.startswith("linux"):
+    found = _regular_head(path, PARALLEL_MIN_BYTES // 8, 6)  # ~4 MB compressed: 20-40 MB of JSON
+    if found is None:
         return None
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size < PARALLEL_MIN_BYTES // 8:  # ~4 MB: 20-40 MB of JSON
-            return None
-        with open(path, "rb") as fh:
-            head = fh.read(6)
-    except OSError:
-        return None  # the one-core path reports it
-    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    return next((kind for magic, kind in _MAGIC if found[1].startswith(magic)), None)
 
 
 def _decompress_to(path: Path, out_fd: int, err_fd: int) -> int:
